@@ -1,0 +1,118 @@
+# agentwatch: bpf/*.bpf.c -> .bpf.o -> linked object -> skeleton -> agentwatch
+# Outputs go to .output/.  `make V=1` shows the full commands.
+
+OUTPUT    := .output
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= cc
+MARCH     := $(shell uname -m)
+ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_H ?= vmlinux/$(MARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+# System include dirs clang would use for the host, so that BPF code finds
+# asm/ headers the same way (libbpf-bootstrap does the same).
+CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+
+CFLAGS   ?= -g -O2
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+INCLUDES := -Iinclude -Iuser -I$(OUTPUT)
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS)
+
+BPF_SRCS  := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS  := $(wildcard bpf/*.bpf.h) include/agentwatch.h
+
+# Userspace modules that need libbpf; everything else in user/ is plain C
+# that the unit tests link directly.
+USER_BPF  := user/main.c user/sensor.c user/collector.c
+USER_SRCS := $(sort $(wildcard user/*.c))
+USER_PURE := $(filter-out $(USER_BPF),$(USER_SRCS))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+USER_HDRS := $(wildcard user/*.h) include/agentwatch.h
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps deps-test run test unit integration bench clean vmlinux fuzz
+
+all: deps agentwatch
+
+deps:
+	$(Q)scripts/deps.sh build
+
+$(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Iinclude -Ibpf -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES) \
+		-c $< -o $@
+
+# All concerns link into one object, so they share maps (declared __weak in
+# bpf/maps.bpf.h) and load as one skeleton.
+$(OUTPUT)/agentwatch.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/agentwatch.skel.h: $(OUTPUT)/agentwatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name agentwatch_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(OUTPUT)/agentwatch.skel.h | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+agentwatch: $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+# Unit tests: plain userspace modules under ASan and UBSan.  Tests are found
+# by name (every `void test_*(void)` in tests/unit/), so none is forgotten.
+$(OUTPUT)/unit/tests.inc: $(UNIT_SRCS) | $(OUTPUT)/unit
+	$(call msg,GEN,$@)
+	$(Q)tests/unit/gen-tests.sh $(UNIT_SRCS) > $@
+
+$(OUTPUT)/unit/unit-tests: $(UNIT_SRCS) $(USER_PURE) $(USER_HDRS) tests/unit/test.h $(OUTPUT)/unit/tests.inc
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) -g -O1 $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -I$(OUTPUT)/unit \
+		-Itests/unit $(UNIT_SRCS) $(USER_PURE) -o $@
+
+unit: deps-test $(OUTPUT)/unit/unit-tests
+	$(Q)$(OUTPUT)/unit/unit-tests
+
+deps-test:
+	$(Q)scripts/deps.sh test
+
+run: deps agentwatch
+	./agentwatch run
+
+test: deps-test agentwatch $(OUTPUT)/unit/unit-tests
+	$(Q)tests/run.sh
+
+integration: deps-test agentwatch
+	$(Q)python3 tests/integration/run.py
+
+bench: deps-test agentwatch
+	$(Q)tests/bench/run.sh
+
+vmlinux:
+	scripts/gen-vmlinux.sh
+
+clean:
+	rm -rf $(OUTPUT) agentwatch

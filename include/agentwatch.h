@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Types and constants shared by the BPF programs (bpf/) and the collector
+ * (user/).  Only fixed-width types; no vmlinux.h, no libc.  Every event that
+ * crosses the ring buffer has a _Static_assert on its size so that a change
+ * on one side that the other side did not see fails the build.
+ */
+#ifndef AGENTWATCH_H
+#define AGENTWATCH_H
+
+#include <linux/types.h>
+
+#define AW_COMM_LEN        16
+#define AW_AGENT_LEN       32   /* agent name stored in the kernel session */
+#define AW_NAME_KEY_LEN    64   /* basename key of the agent_names map */
+#define AW_PATH_MAX        4096 /* one path string, NUL included */
+#define AW_ARGV_MAX        32768 /* argv bytes captured per exec */
+#define AW_MAX_CPUS        1024
+
+/* Sizes of the map the kernel keeps; userspace may override max_entries. */
+#define AW_MAX_SESSIONS_PROCS 65536
+#define AW_MAX_AGENT_NAMES    1024
+
+enum aw_event_type {
+	AW_EV_EXEC = 1,
+	AW_EV_FORK = 2,
+	AW_EV_EXIT = 3,
+	AW_EV_NET  = 4,
+	AW_EV_FILE = 5,
+	AW_EV_TYPE_MAX,
+};
+
+/* Why a process belongs to its session (struct aw_session.reason). */
+enum aw_reason {
+	AW_REASON_NONE        = 0,
+	AW_REASON_SIG_NAME    = 1, /* kernel: exec basename matched a signature */
+	AW_REASON_SIG_USER    = 2, /* collector: interpreter+script / env / path */
+	AW_REASON_PROC_SCAN   = 3, /* collector: found running at startup */
+	AW_REASON_DECLARED_PID  = 4, /* --session-root PID */
+	AW_REASON_DECLARED_EXEC = 5, /* agentwatch exec -- CMD */
+};
+
+/* Value of the `sessions` map (key: tgid).  Copied to the child at fork. */
+struct aw_session {
+	__u64 id;          /* unique session id (boot-time ns when opened) */
+	__u64 root_start;  /* start_boottime (ns) of the session root */
+	__u32 root_tgid;
+	__u32 sig_id;      /* index into the collector's signature table */
+	__u32 reason;      /* enum aw_reason */
+	__u32 flags;       /* reserved */
+	char  agent[AW_AGENT_LEN];
+};
+_Static_assert(sizeof(struct aw_session) == 64, "aw_session size");
+
+/* Value of the `agent_names` map: key is a NUL-padded basename. */
+struct aw_agent_name {
+	__u32 sig_id;
+	__u32 flags;       /* AW_NAME_* */
+	char  agent[AW_AGENT_LEN];
+};
+#define AW_NAME_AGENT       (1u << 0) /* exec of this basename opens a session */
+#define AW_NAME_INTERPRETER (1u << 1) /* exec is a candidate: collector decides */
+_Static_assert(sizeof(struct aw_agent_name) == 40, "aw_agent_name size");
+
+/* Header of every ring buffer record. */
+struct aw_event_hdr {
+	__u32 type;        /* enum aw_event_type */
+	__u32 size;        /* bytes in this record, header included */
+	__u64 ts;          /* bpf_ktime_get_boot_ns() */
+	__u32 pid;         /* tgid */
+	__u32 tid;
+	__u64 start;       /* start_boottime (ns) of the process: table key */
+	__u64 session_id;  /* 0: no session */
+};
+_Static_assert(sizeof(struct aw_event_hdr) == 40, "aw_event_hdr size");
+
+#define AW_EXEC_SESSION_START (1u << 0) /* this exec opened the session */
+#define AW_EXEC_CANDIDATE     (1u << 1) /* interpreter exec outside a session */
+#define AW_EXEC_ARGV_TRUNC    (1u << 2)
+#define AW_EXEC_EXE_TRUNC     (1u << 3)
+#define AW_EXEC_CWD_TRUNC     (1u << 4)
+#define AW_EXEC_FILENAME_TRUNC (1u << 5)
+#define AW_EXEC_ALL           (1u << 6) /* emitted only because of --all */
+
+/*
+ * Exec event.  data[] holds, in order: argv (argv_len bytes, NUL-separated),
+ * filename as passed to execve (filename_len bytes, NUL included), absolute
+ * exe path (exe_len), cwd (cwd_len).  Each length counts its NUL.
+ */
+struct aw_exec_event {
+	struct aw_event_hdr hdr;
+	struct aw_session sess;
+	__u64 cgroup_id;
+	__u64 parent_start;
+	__u32 ppid;
+	__u32 uid, euid, gid, egid;
+	__u32 flags;        /* AW_EXEC_* */
+	__u32 argv_len;     /* bytes captured */
+	__u32 argv_total;   /* bytes the process really has (arg_end - arg_start) */
+	__u32 argc;
+	__u16 filename_len, exe_len, cwd_len, _pad;
+	char  comm[AW_COMM_LEN];
+	char  data[];
+};
+_Static_assert(sizeof(struct aw_exec_event) == 184, "aw_exec_event size");
+#define AW_EXEC_DATA_MAX (AW_ARGV_MAX + 3 * AW_PATH_MAX)
+
+struct aw_fork_event {
+	struct aw_event_hdr hdr;   /* pid/start are the child's */
+	__u32 ppid;                /* forking parent's tgid */
+	__u32 _pad;
+	__u64 parent_start;
+};
+_Static_assert(sizeof(struct aw_fork_event) == 56, "aw_fork_event size");
+
+struct aw_exit_event {
+	struct aw_event_hdr hdr;
+	__u32 exit_code;  /* raw wait status: (code << 8) | signal | 0x80 core */
+	__u32 _pad;
+	char  comm[AW_COMM_LEN];
+};
+_Static_assert(sizeof(struct aw_exit_event) == 64, "aw_exit_event size");
+
+enum aw_net_op {
+	AW_NET_CONNECT = 1,
+	AW_NET_SENDMSG = 2,
+};
+
+struct aw_net_event {
+	struct aw_event_hdr hdr;
+	__u32 op;         /* enum aw_net_op */
+	__u16 family;     /* AF_INET / AF_INET6 */
+	__u16 port;       /* host byte order */
+	__u32 protocol;   /* IPPROTO_TCP / IPPROTO_UDP / ... */
+	__u32 sock_type;  /* SOCK_STREAM / SOCK_DGRAM */
+	__u8  addr[16];   /* IPv4 in the first 4 bytes, network order */
+	__s32 result;     /* syscall return (negative errno) */
+	__u32 flags;      /* AW_NET_* */
+};
+#define AW_NET_NO_RESULT (1u << 0) /* syscall exit not seen (io_uring, ...) */
+_Static_assert(sizeof(struct aw_net_event) == 80, "aw_net_event size");
+
+enum aw_file_op {
+	AW_FILE_UNLINK = 1,
+	AW_FILE_UNLINKAT,
+	AW_FILE_RMDIR,
+	AW_FILE_RENAME,
+	AW_FILE_RENAMEAT,
+	AW_FILE_RENAMEAT2,
+	AW_FILE_TRUNCATE,
+	AW_FILE_OPEN_TRUNC,   /* open/openat/openat2 with O_TRUNC */
+	AW_FILE_OP_MAX,
+};
+
+#define AW_FILE_PATH_TRUNC  (1u << 0)
+#define AW_FILE_PATH2_TRUNC (1u << 1)
+#define AW_FILE_DIR_TRUNC   (1u << 2)
+#define AW_FILE_DIR2_TRUNC  (1u << 3)
+#define AW_FILE_AT_REMOVEDIR (1u << 4) /* unlinkat(AT_REMOVEDIR) */
+
+/*
+ * File event.  data[] holds path, dir, path2, dir2 (each *_len bytes with
+ * its NUL; a length of 0 means absent).  path is what the process passed;
+ * dir is the directory a relative path is relative to (the dirfd's path,
+ * or the cwd for AT_FDCWD), so the collector can make it absolute.
+ */
+struct aw_file_event {
+	struct aw_event_hdr hdr;
+	__u32 op;          /* enum aw_file_op */
+	__u32 flags;       /* AW_FILE_* */
+	__s32 result;
+	__u32 open_flags;  /* open flags or renameat2 flags */
+	__u16 path_len, dir_len, path2_len, dir2_len;
+	char  data[];
+};
+_Static_assert(sizeof(struct aw_file_event) == 64, "aw_file_event size");
+#define AW_FILE_DATA_MAX (4 * AW_PATH_MAX)
+
+/* Loss and health counters (the `counters` per-CPU array, indexed). */
+enum aw_counter {
+	AW_CNT_RB_FAIL_EXEC = 0,      /* ring buffer full, per event type */
+	AW_CNT_RB_FAIL_FORK,
+	AW_CNT_RB_FAIL_EXIT,
+	AW_CNT_RB_FAIL_NET,
+	AW_CNT_RB_FAIL_FILE,
+	AW_CNT_ARGV_TRUNC,            /* argv longer than AW_ARGV_MAX */
+	AW_CNT_PATH_TRUNC,            /* a path longer/deeper than we walk */
+	AW_CNT_SESSIONS_FULL,         /* sessions map update failed */
+	AW_CNT_INFLIGHT_FULL,         /* per-syscall scratch map update failed */
+	AW_CNT_READ_FAIL,             /* bpf_probe_read_* of user memory failed */
+	AW_CNT_EVENTS,                /* records submitted */
+	AW_CNT_MAX,
+};
+
+/* Runtime knobs (the `config` array, index 0), set by the collector. */
+struct aw_config {
+	__u32 all_execs;     /* --all: exec events for every process */
+	__u32 collector_tgid; /* never attribute or report the collector */
+};
+
+#endif /* AGENTWATCH_H */

@@ -60,7 +60,7 @@ $(OUTPUT) $(OUTPUT)/bpf $(OUTPUT)/user $(OUTPUT)/unit:
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Wno-gnu-variable-sized-type-not-at-end \
 		-Iinclude -Ibpf -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES) \
 		-c $< -o $@
 
@@ -109,7 +109,7 @@ integration: deps-test agentwatch
 	$(Q)python3 tests/integration/run.py
 
 bench: deps-test agentwatch
-	$(Q)tests/bench/run.sh
+	$(Q)python3 tests/bench/run.py
 
 vmlinux:
 	scripts/gen-vmlinux.sh

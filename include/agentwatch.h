@@ -8,7 +8,9 @@
 #ifndef AGENTWATCH_H
 #define AGENTWATCH_H
 
+#ifndef __VMLINUX_H__	/* BPF side: vmlinux.h already has the __u* types */
 #include <linux/types.h>
+#endif
 
 #define AW_COMM_LEN        16
 #define AW_AGENT_LEN       32   /* agent name stored in the kernel session */
@@ -51,6 +53,14 @@ struct aw_session {
 	char  agent[AW_AGENT_LEN];
 };
 _Static_assert(sizeof(struct aw_session) == 64, "aw_session size");
+
+/* Key of the `agent_names` LPM trie: a NUL-padded basename.  An entry whose
+ * prefix covers the NUL is an exact name; one that stops short is a prefix. */
+struct aw_name_key {
+	__u32 prefixlen;   /* in bits, as LPM tries want */
+	char  name[AW_NAME_KEY_LEN];
+};
+_Static_assert(sizeof(struct aw_name_key) == 68, "aw_name_key size");
 
 /* Value of the `agent_names` map: key is a NUL-padded basename. */
 struct aw_agent_name {
@@ -99,10 +109,14 @@ struct aw_exec_event {
 	__u32 argv_total;   /* bytes the process really has (arg_end - arg_start) */
 	__u32 argc;
 	__u16 filename_len, exe_len, cwd_len, _pad;
+	__u32 _pad2;
 	char  comm[AW_COMM_LEN];
 	char  data[];
 };
 _Static_assert(sizeof(struct aw_exec_event) == 184, "aw_exec_event size");
+/* The BPF side writes data[] right after the struct in its scratch buffer:
+ * it must start exactly at sizeof, with no tail padding in between. */
+_Static_assert(__builtin_offsetof(struct aw_exec_event, data) == 184, "aw_exec_event data");
 #define AW_EXEC_DATA_MAX (AW_ARGV_MAX + 3 * AW_PATH_MAX)
 
 struct aw_fork_event {
@@ -174,6 +188,7 @@ struct aw_file_event {
 	char  data[];
 };
 _Static_assert(sizeof(struct aw_file_event) == 64, "aw_file_event size");
+_Static_assert(__builtin_offsetof(struct aw_file_event, data) == 64, "aw_file_event data");
 #define AW_FILE_DATA_MAX (4 * AW_PATH_MAX)
 
 /* Loss and health counters (the `counters` per-CPU array, indexed). */

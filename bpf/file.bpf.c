@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * File-destroying syscalls of session processes: unlink, unlinkat, rmdir,
+ * rename, renameat, renameat2, truncate, and open/openat/openat2/creat when
+ * they truncate.
+ *
+ * A syscall tracepoint cannot stop the syscall that fired it, so for
+ * reporting we note the arguments at sys_enter and emit one event at sys_exit
+ * with the result.  Strings are read at exit: the caller's buffers are still
+ * there, and a dirfd is still open, so the path can be resolved then.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "maps.bpf.h"
+#include "path.bpf.h"
+
+#define AT_FDCWD   -100
+#define AT_REMOVEDIR 0x200
+#define O_TRUNC    01000
+#define O_CREAT    0100
+#define O_WRONLY   01
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct file_call {
+	__u64 session_id;
+	__u64 path, path2;    /* user pointers */
+	__s32 dfd, dfd2;
+	__u32 op;
+	__u32 flags;          /* AW_FILE_AT_REMOVEDIR */
+	__u32 open_flags;
+	__u32 _pad;
+};
+
+/* pid_tgid -> the call in progress.  LRU: a thread that dies inside the
+ * syscall (SIGKILL) never reaches sys_exit, and its slot must not leak. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct file_call);
+} file_calls SEC(".maps");
+
+struct file_scratch {
+	struct aw_file_event ev;
+	char data[AW_FILE_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_scratch);
+} file_scratch SEC(".maps");
+
+static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, __u64 path2,
+				      __u32 flags, __u32 open_flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aw_session *sess = session_of(id >> 32);
+	struct file_call c = {};
+
+	if (!sess)
+		return 0;
+	c.session_id = sess->id;
+	c.op = op;
+	c.dfd = dfd;
+	c.path = path;
+	c.dfd2 = dfd2;
+	c.path2 = path2;
+	c.flags = flags;
+	c.open_flags = open_flags;
+	if (bpf_map_update_elem(&file_calls, &id, &c, BPF_ANY))
+		count(AW_CNT_INFLIGHT_FULL);
+	return 0;
+}
+
+/*
+ * Append the user string at uptr to data at off, and — if it is relative —
+ * the directory it is relative to.  Returns the new offset; *plen and *dlen
+ * get the two lengths (NUL included, 0 when absent).
+ */
+static __always_inline __u32 put_path(char *data, __u32 off, __u64 uptr, int dfd,
+				      __u16 *plen, __u16 *dlen, __u32 *flags,
+				      __u32 ptrunc, __u32 dtrunc)
+{
+	bool trunc = false;
+	long n;
+	int d;
+
+	*plen = 0;
+	*dlen = 0;
+	if (!uptr)
+		return off;
+	aw_barrier_var(off);
+	if (off > AW_FILE_DATA_MAX - 2 * AW_PATH_MAX)
+		return off;
+	n = bpf_probe_read_user_str(data + off, AW_PATH_MAX, (const void *)uptr);
+	if (n <= 0) {
+		count(AW_CNT_READ_FAIL);
+		return off;
+	}
+	if (n == AW_PATH_MAX) {
+		*flags |= ptrunc;
+		count(AW_CNT_PATH_TRUNC);
+	}
+	*plen = n;
+	if (data[off & (AW_FILE_DATA_MAX - 1)] == '/')
+		return off + n;
+	off += n;
+	aw_barrier_var(off);
+	if (off > AW_FILE_DATA_MAX - AW_PATH_MAX)
+		return off;
+	if (dfd == AT_FDCWD)
+		d = aw_read_cwd(data + off, &trunc);
+	else
+		d = aw_read_fd_path(dfd, data + off, &trunc);
+	if (trunc) {
+		*flags |= dtrunc;
+		count(AW_CNT_PATH_TRUNC);
+	}
+	*dlen = d;
+	return off + d;
+}
+
+static __always_inline int file_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct file_scratch *s;
+	struct file_call *cp, c;
+	struct aw_file_event *ev;
+	__u32 off = 0, flags;
+
+	cp = bpf_map_lookup_elem(&file_calls, &id);
+	if (!cp)
+		return 0;
+	c = *cp;
+	bpf_map_delete_elem(&file_calls, &id);
+	s = bpf_map_lookup_elem(&file_scratch, &cpu);
+	if (!s)
+		return 0;
+	ev = &s->ev;
+	fill_hdr(&ev->hdr, AW_EV_FILE, c.session_id);
+	ev->op = c.op;
+	ev->result = ret;
+	ev->open_flags = c.open_flags;
+	flags = c.flags;
+	off = put_path(s->data, off, c.path, c.dfd, &ev->path_len, &ev->dir_len, &flags,
+		       AW_FILE_PATH_TRUNC, AW_FILE_DIR_TRUNC);
+	off = put_path(s->data, off, c.path2, c.dfd2, &ev->path2_len, &ev->dir2_len, &flags,
+		       AW_FILE_PATH2_TRUNC, AW_FILE_DIR2_TRUNC);
+	ev->flags = flags;
+	aw_barrier_var(off);
+	if (off > AW_FILE_DATA_MAX)
+		return 0;
+	ev->hdr.size = sizeof(*ev) + off;
+	emit(ev, sizeof(*ev) + off, AW_EV_FILE);
+	return 0;
+}
+
+#define ARG(i) (ctx->args[i])
+
+SEC("tp/syscalls/sys_enter_unlink")
+int handle_sys_enter_unlink(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_UNLINK, AT_FDCWD, ARG(0), 0, 0, 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_unlinkat")
+int handle_sys_enter_unlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_UNLINKAT, (int)ARG(0), ARG(1), 0, 0,
+			  (ARG(2) & AT_REMOVEDIR) ? AW_FILE_AT_REMOVEDIR : 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_rmdir")
+int handle_sys_enter_rmdir(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_RMDIR, AT_FDCWD, ARG(0), 0, 0, 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_rename")
+int handle_sys_enter_rename(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_RENAME, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_renameat")
+int handle_sys_enter_renameat(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_RENAMEAT, (int)ARG(0), ARG(1), (int)ARG(2), ARG(3), 0, 0);
+}
+
+SEC("tp/syscalls/sys_enter_renameat2")
+int handle_sys_enter_renameat2(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_RENAMEAT2, (int)ARG(0), ARG(1), (int)ARG(2), ARG(3), 0,
+			  (__u32)ARG(4));
+}
+
+SEC("tp/syscalls/sys_enter_truncate")
+int handle_sys_enter_truncate(struct trace_event_raw_sys_enter *ctx)
+{
+	return file_enter(AW_FILE_TRUNCATE, AT_FDCWD, ARG(0), 0, 0, 0, 0);
+}
+
+/* Opens are the hottest syscalls on any host: test the flag before the
+ * session lookup, so a non-truncating open costs one branch. */
+SEC("tp/syscalls/sys_enter_open")
+int handle_sys_enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 fl = ARG(1);
+
+	if (!(fl & O_TRUNC))
+		return 0;
+	return file_enter(AW_FILE_OPEN_TRUNC, AT_FDCWD, ARG(0), 0, 0, 0, fl);
+}
+
+SEC("tp/syscalls/sys_enter_creat")
+int handle_sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	/* creat(p, m) is open(p, O_CREAT|O_WRONLY|O_TRUNC, m) */
+	return file_enter(AW_FILE_OPEN_TRUNC, AT_FDCWD, ARG(0), 0, 0, 0,
+			  O_CREAT | O_WRONLY | O_TRUNC);
+}
+
+SEC("tp/syscalls/sys_enter_openat")
+int handle_sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 fl = ARG(2);
+
+	if (!(fl & O_TRUNC))
+		return 0;
+	return file_enter(AW_FILE_OPEN_TRUNC, (int)ARG(0), ARG(1), 0, 0, 0, fl);
+}
+
+SEC("tp/syscalls/sys_enter_openat2")
+int handle_sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+
+	if (bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2)))
+		return 0;
+	if (!(how.flags & O_TRUNC))
+		return 0;
+	return file_enter(AW_FILE_OPEN_TRUNC, (int)ARG(0), ARG(1), 0, 0, 0, (__u32)how.flags);
+}
+
+#define FILE_EXIT(name)							\
+SEC("tp/syscalls/sys_exit_" #name)					\
+int handle_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)	\
+{									\
+	return file_exit(ctx->ret);					\
+}
+
+FILE_EXIT(unlink)
+FILE_EXIT(unlinkat)
+FILE_EXIT(rmdir)
+FILE_EXIT(rename)
+FILE_EXIT(renameat)
+FILE_EXIT(renameat2)
+FILE_EXIT(truncate)
+FILE_EXIT(open)
+FILE_EXIT(creat)
+FILE_EXIT(openat)
+FILE_EXIT(openat2)

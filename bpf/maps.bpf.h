@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Maps shared by every bpf/<concern>.bpf.c.  Each concern is compiled on its own and
+ * `bpftool gen object` links them; the definitions are __weak so that the
+ * linker merges the identical copies into one map instead of refusing a
+ * duplicate strong symbol.
+ */
+#ifndef AW_MAPS_BPF_H
+#define AW_MAPS_BPF_H
+
+#include "agentwatch.h"
+
+/* tgid -> agent session.  Set at exec (signature), by the collector (/proc
+ * scan, declared roots, confirmed candidates), copied to the child at fork,
+ * deleted when the last thread exits. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AW_MAX_SESSIONS_PROCS);
+	__type(key, __u32);
+	__type(value, struct aw_session);
+} sessions SEC(".maps") __weak;
+
+/* Agent signatures the kernel can check by itself: basenames and basename
+ * prefixes.  Everything richer is decided by the collector on candidates. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, AW_MAX_AGENT_NAMES);
+	__type(key, struct aw_name_key);
+	__type(value, struct aw_agent_name);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} agent_names SEC(".maps") __weak;
+
+/* Every event to the collector.  Size is set by the collector at load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps") __weak;
+
+/* Loss and health counters, summed over CPUs by the collector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aw_config);
+} aw_config SEC(".maps") __weak;
+
+/* Keep clang from re-deriving a value the verifier has already bounded. */
+#define aw_barrier_var(v) asm volatile("" : "+r"(v))
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline struct aw_config *get_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&aw_config, &zero);
+}
+
+/* Ring buffer output with a loss counter per event type. */
+static __always_inline void emit(void *ev, __u64 size, __u32 type)
+{
+	if (bpf_ringbuf_output(&events, ev, size, 0)) {
+		count(AW_CNT_RB_FAIL_EXEC + type - AW_EV_EXEC);
+		return;
+	}
+	count(AW_CNT_EVENTS);
+}
+
+static __always_inline struct aw_session *session_of(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&sessions, &tgid);
+}
+
+static __always_inline void fill_hdr(struct aw_event_hdr *h, __u32 type,
+				     __u64 session_id)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->type = type;
+	h->ts = bpf_ktime_get_boot_ns();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->start = BPF_CORE_READ(t, group_leader, start_boottime);
+	h->session_id = session_id;
+}
+
+#endif /* AW_MAPS_BPF_H */

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Process lifecycle: fork, exec and exit.  These keep the `sessions` map —
+ * which processes belong to which agent session — and report exec, fork and
+ * exit of session processes.
+ *
+ * The session is inherited at fork, in the kernel, so that a child forked a
+ * microsecond after the agent started is already attributed, and setsid,
+ * double fork or reparenting to init can't lose it.  It is never derived from
+ * real_parent at exec time: by then the parent may be init.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "maps.bpf.h"
+#include "path.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct exec_scratch {
+	struct aw_exec_event ev;
+	char data[AW_EXEC_DATA_MAX + AW_PATH_MAX];
+	struct aw_name_key key;
+};
+
+/* One slot per CPU (the collector sizes it to the possible CPUs).  A plain
+ * array, not per-CPU, because per-CPU values are capped at 32 KiB and an exec
+ * event with its argv is larger.  Tracepoint programs run with preemption
+ * disabled, so a slot is never used by two programs at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct exec_scratch);
+} exec_scratch SEC(".maps");
+
+static __always_inline struct exec_scratch *get_scratch(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&exec_scratch, &cpu);
+}
+
+/*
+ * Look a basename up in the agent_names trie.  name points at the basename
+ * inside a kernel string; we copy at most AW_NAME_KEY_LEN - 1 bytes and pad
+ * with NULs, so an exact entry (whose prefix covers the NUL) only matches a
+ * name of exactly its length.
+ */
+static __always_inline struct aw_agent_name *lookup_name(struct aw_name_key *key,
+							 const char *name)
+{
+	__builtin_memset(key->name, 0, sizeof(key->name));
+	if (bpf_probe_read_kernel_str(key->name, sizeof(key->name), name) <= 1)
+		return NULL;
+	key->prefixlen = AW_NAME_KEY_LEN * 8;
+	return bpf_map_lookup_elem(&agent_names, key);
+}
+
+/* Offset of the basename in s[0..len) (len without the NUL). */
+static __always_inline __u32 basename_off(const char *s, __u32 len)
+{
+	__u32 off = 0;
+	int i;
+
+	/* NAME_MAX is 255, so the last slash is within the last 256 bytes of
+	 * any path whose basename is a name at all. */
+	for (i = 1; i <= 256; i++) {
+		__u32 j;
+
+		if ((__u32)i > len)
+			break;
+		j = (len - i) & (AW_PATH_MAX - 1);
+		if (s[j] == '/') {
+			off = j + 1;
+			break;
+		}
+	}
+	return off;
+}
+
+/* Copy the current task's argv into dst (AW_ARGV_MAX bytes).  Returns bytes
+ * captured; sets *total to what the process really has. */
+static __always_inline __u32 read_argv(struct task_struct *t, char *dst, __u32 *total)
+{
+	unsigned long start = BPF_CORE_READ(t, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(t, mm, arg_end);
+	__u64 len;
+
+	if (end <= start) {
+		*total = 0;
+		return 0;
+	}
+	len = end - start;
+	*total = len > 0xffffffffUL ? 0xffffffffU : (__u32)len;
+	if (len > AW_ARGV_MAX)
+		len = AW_ARGV_MAX;
+	/* Make clang pass the clamped value, in a register the verifier has
+	 * bounded, rather than re-deriving it from the unclamped one. */
+	aw_barrier_var(len);
+	if (len > AW_ARGV_MAX)
+		return 0;
+	if (bpf_probe_read_user(dst, len, (const void *)start)) {
+		count(AW_CNT_READ_FAIL);
+		return 0;
+	}
+	return len;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	struct aw_config *cfg = get_config();
+	struct aw_session *sess, fresh;
+	struct aw_agent_name *hit = NULL;
+	struct exec_scratch *s;
+	struct aw_exec_event *ev;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 flags = 0, off, n;
+	bool trunc = false;
+	long r;
+
+	if (!cfg || tgid == cfg->collector_tgid)
+		return 0;
+	s = get_scratch();
+	if (!s)
+		return 0;
+	ev = &s->ev;
+
+	/* filename as passed to execve: the script for a #! launcher, the
+	 * symlink for a symlinked binary.  Read it first; the signature check
+	 * needs its basename. */
+	r = bpf_probe_read_kernel_str(s->data + AW_ARGV_MAX, AW_PATH_MAX, BPF_CORE_READ(bprm, filename));
+	n = r > 0 ? r : 0;
+
+	sess = session_of(tgid);
+	if (!sess) {
+		if (n > 1) {
+			__u32 b = basename_off(s->data + AW_ARGV_MAX, n - 1);
+
+			hit = lookup_name(&s->key, s->data + AW_ARGV_MAX + (b & (AW_PATH_MAX - 1)));
+		}
+		if (!hit)
+			hit = lookup_name(&s->key, (const char *)BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
+		if (hit && (hit->flags & AW_NAME_AGENT)) {
+			__builtin_memset(&fresh, 0, sizeof(fresh));
+			fresh.id = bpf_ktime_get_boot_ns();
+			fresh.root_start = BPF_CORE_READ(p, group_leader, start_boottime);
+			fresh.root_tgid = tgid;
+			fresh.sig_id = hit->sig_id;
+			fresh.reason = AW_REASON_SIG_NAME;
+			__builtin_memcpy(fresh.agent, hit->agent, sizeof(fresh.agent));
+			if (bpf_map_update_elem(&sessions, &tgid, &fresh, BPF_ANY))
+				count(AW_CNT_SESSIONS_FULL);
+			sess = &fresh;
+			flags |= AW_EXEC_SESSION_START;
+		} else if (hit && (hit->flags & AW_NAME_INTERPRETER)) {
+			flags |= AW_EXEC_CANDIDATE;
+		} else if (cfg->all_execs) {
+			flags |= AW_EXEC_ALL;
+		} else {
+			return 0;
+		}
+	}
+
+	if (sess)
+		ev->sess = *sess;
+	else
+		__builtin_memset(&ev->sess, 0, sizeof(ev->sess));
+	fill_hdr(&ev->hdr, AW_EV_EXEC, sess ? sess->id : 0);
+	ev->hdr.pid = tgid;
+	ev->hdr.start = BPF_CORE_READ(p, group_leader, start_boottime);
+	ev->ppid = BPF_CORE_READ(p, real_parent, tgid);
+	ev->parent_start = BPF_CORE_READ(p, real_parent, group_leader, start_boottime);
+	ev->cgroup_id = bpf_get_current_cgroup_id();
+	ev->uid = BPF_CORE_READ(p, cred, uid.val);
+	ev->euid = BPF_CORE_READ(p, cred, euid.val);
+	ev->gid = BPF_CORE_READ(p, cred, gid.val);
+	ev->egid = BPF_CORE_READ(p, cred, egid.val);
+	ev->argc = BPF_CORE_READ(bprm, argc);
+	bpf_probe_read_kernel_str(ev->comm, sizeof(ev->comm), p->comm);
+
+	/* data: argv | filename | exe | cwd.  argv goes first at offset 0; the
+	 * filename we already read sits at AW_ARGV_MAX and moves down. */
+	off = read_argv(p, s->data, &ev->argv_total);
+	ev->argv_len = off;
+	if (ev->argv_total > off) {
+		flags |= AW_EXEC_ARGV_TRUNC;
+		count(AW_CNT_ARGV_TRUNC);
+	}
+	if (n == AW_PATH_MAX)
+		flags |= AW_EXEC_FILENAME_TRUNC;
+	if (off > AW_ARGV_MAX)
+		return 0;
+	if (off < AW_ARGV_MAX && n)
+		bpf_probe_read_kernel(s->data + off, n & (AW_PATH_MAX - 1), s->data + AW_ARGV_MAX);
+	ev->filename_len = n;
+	off += n;
+
+	if (off > AW_ARGV_MAX + AW_PATH_MAX)
+		return 0;
+	n = aw_read_path(BPF_CORE_READ(bprm, file, f_path.dentry),
+			 BPF_CORE_READ(bprm, file, f_path.mnt), s->data + off, &trunc);
+	if (trunc) {
+		flags |= AW_EXEC_EXE_TRUNC;
+		count(AW_CNT_PATH_TRUNC);
+	}
+	ev->exe_len = n;
+	off += n;
+
+	trunc = false;
+	if (off > AW_ARGV_MAX + 2 * AW_PATH_MAX)
+		return 0;
+	n = aw_read_cwd(s->data + off, &trunc);
+	if (trunc) {
+		flags |= AW_EXEC_CWD_TRUNC;
+		count(AW_CNT_PATH_TRUNC);
+	}
+	ev->cwd_len = n;
+	off += n;
+
+	ev->flags = flags;
+	if (off > AW_EXEC_DATA_MAX)
+		return 0;
+	ev->hdr.size = sizeof(*ev) + off;
+	emit(ev, sizeof(*ev) + off, AW_EV_EXEC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct aw_fork_event ev;
+	struct aw_session *sess;
+	__u32 ptgid, ctgid;
+
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (BPF_CORE_READ(child, pid) != ctgid)
+		return 0; /* a new thread, not a new process */
+	ptgid = BPF_CORE_READ(parent, tgid);
+	sess = session_of(ptgid);
+	if (!sess)
+		return 0;
+	if (bpf_map_update_elem(&sessions, &ctgid, sess, BPF_ANY))
+		count(AW_CNT_SESSIONS_FULL);
+
+	__builtin_memset(&ev, 0, sizeof(ev));
+	fill_hdr(&ev.hdr, AW_EV_FORK, sess->id);
+	ev.hdr.size = sizeof(ev);
+	ev.hdr.pid = ctgid;
+	ev.hdr.tid = ctgid;
+	ev.hdr.start = BPF_CORE_READ(child, start_boottime);
+	ev.ppid = ptgid;
+	ev.parent_start = BPF_CORE_READ(parent, group_leader, start_boottime);
+	emit(&ev, sizeof(ev), AW_EV_FORK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
+{
+	struct aw_exit_event ev;
+	struct aw_session *sess;
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+
+	/* One event per process: only the last thread out reports.  signal->live
+	 * was decremented before this tracepoint fires. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	sess = session_of(tgid);
+	if (!sess)
+		return 0;
+
+	__builtin_memset(&ev, 0, sizeof(ev));
+	fill_hdr(&ev.hdr, AW_EV_EXIT, sess->id);
+	ev.hdr.size = sizeof(ev);
+	ev.hdr.pid = tgid;
+	ev.hdr.start = BPF_CORE_READ(p, group_leader, start_boottime);
+	/* exit_code is set before the tracepoint: (status << 8) for exit(),
+	 * the signal number (| 0x80 for a core dump) when killed. */
+	ev.exit_code = BPF_CORE_READ(p, exit_code);
+	bpf_probe_read_kernel_str(ev.comm, sizeof(ev.comm), p->comm);
+	emit(&ev, sizeof(ev), AW_EV_EXIT);
+	bpf_map_delete_elem(&sessions, &tgid);
+	return 0;
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""make bench: exec storm cost with no sensor and with agentwatch attached.
+
+Configurations alternate A B A B ... within one run so that drift on a noisy
+machine hits all of them alike.  Prints the median (and min-max) ns per
+fork+exec+wait of /bin/true and each ratio to the no-sensor baseline, for a
+process outside any session and for one inside an agent session.
+"""
+import os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AW = os.path.join(ROOT, "agentwatch")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
+N = int(os.environ.get("BENCH_EXECS", "3000"))
+
+
+def build_storm(tmp):
+    exe = os.path.join(tmp, "execstorm")
+    subprocess.run(["cc", "-O2", "-o", exe, os.path.join(ROOT, "tests/bench/execstorm.c")], check=True)
+    return exe
+
+
+def storm(cmd):
+    out = subprocess.run(cmd + [str(N)], check=True, capture_output=True, text=True, timeout=600)
+    return float(out.stdout.strip())
+
+
+def start_aw(tmp, agent):
+    log = open(os.path.join(tmp, "aw.err"), "w")
+    p = subprocess.Popen([AW, "run", "--json", "-o", "/dev/null", "--no-default-agents",
+                          "--agent", f"{agent}:{agent}", "--pin-dir", f"/sys/fs/bpf/aw-bench-{os.getpid()}",
+                          "--state-dir", os.path.join(tmp, "state")],
+                         stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if p.poll() is not None:
+            sys.exit("agentwatch failed to start: " + open(log.name).read())
+        if "watching" in open(log.name).read():
+            return p
+        time.sleep(0.05)
+    p.kill()
+    sys.exit("agentwatch did not become ready")
+
+
+def stop_aw(p, tmp):
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    err = open(os.path.join(tmp, "aw.err")).read()
+    return [l for l in err.splitlines() if "counters:" in l]
+
+
+def fmt(vals):
+    return f"{statistics.median(vals):8.0f} ns  ({min(vals):.0f}-{max(vals):.0f})"
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("make bench needs root")
+    if not os.path.exists(AW):
+        sys.exit("build agentwatch first")
+    tmp = tempfile.mkdtemp(prefix="aw-bench-")
+    try:
+        storm_exe = build_storm(tmp)
+        agent = f"awbench{os.getpid()}"
+        agent_exe = os.path.join(tmp, agent)
+        os.symlink(storm_exe, agent_exe)  # exec through this name opens a session
+        res = {"none/outside": [], "agentwatch/outside": [], "none/session": [], "agentwatch/session": []}
+        counters = []
+        storm([storm_exe]); storm([agent_exe])  # warm caches
+        for r in range(ROUNDS):
+            res["none/outside"].append(storm([storm_exe]))
+            res["none/session"].append(storm([agent_exe]))
+            p = start_aw(tmp, agent)
+            res["agentwatch/outside"].append(storm([storm_exe]))
+            res["agentwatch/session"].append(storm([agent_exe]))
+            counters = stop_aw(p, tmp)
+            print(f"round {r + 1}/{ROUNDS} done", file=sys.stderr)
+        print(f"exec storm: fork+exec+wait of /bin/true, {N} per run, {ROUNDS} alternating rounds")
+        print(f"kernel {os.uname().release}, {os.cpu_count()} CPUs")
+        for where in ("outside", "session"):
+            base = statistics.median(res[f"none/{where}"])
+            aw = statistics.median(res[f"agentwatch/{where}"])
+            label = "outside any session" if where == "outside" else "inside an agent session"
+            print(f"  {label}:")
+            print(f"    no sensor   {fmt(res[f'none/{where}'])}")
+            print(f"    agentwatch  {fmt(res[f'agentwatch/{where}'])}")
+            print(f"    ratio       {aw / base:8.3f}  (overhead {100 * (aw / base - 1):+.1f} %)")
+        for c in counters:
+            print("  last run " + c.replace("agentwatch: ", ""))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1367 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The collector's event loop: sensor records in, lineage-annotated records
+ * out.  Also the start-up /proc scan that seeds sessions of agents that were
+ * already running, and the userspace half of agent recognition (candidates
+ * the kernel could not decide alone).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "agents.h"
+#include "collector.h"
+#include "decode.h"
+#include "json.h"
+#include "paths.h"
+#include "procscan.h"
+#include "proctable.h"
+#include "sensor.h"
+#include "util.h"
+
+#define MAX_SESSIONS 4096
+#define LINEAGE_MAX  64
+#define ENV_CAP      (64 * 1024)
+#define SIG_NONE     UINT32_MAX
+
+struct session {
+	uint64_t id;
+	uint32_t root_pid;
+	uint64_t root_start;   /* tick-rounded, like every start in the table */
+	uint32_t reason;
+	uint32_t sig_id;
+	char agent[AW_AGENT_LEN];
+	char *workspace;       /* the root's cwd when the session opened */
+	uint64_t opened_ts;
+	uint64_t n_exec, n_file, n_net, n_exit;
+	bool root_exited;
+};
+
+struct ucounters {
+	uint64_t decode_errors;
+	uint64_t candidates_seen;
+	uint64_t candidates_matched;
+	uint64_t sessions_opened;
+	uint64_t sessions_dropped;      /* userspace session table full */
+	uint64_t unknown_process;       /* event for a pid the table never saw */
+	uint64_t output_errors;
+	uint64_t kernel_map_errors;     /* writes to the sessions map that failed */
+};
+
+struct collector {
+	const struct collector_opts *o;
+	struct sensor *sensor;
+	struct agentset *agents;
+	struct proctable *pt;
+	struct jsonw *jw;
+	FILE *out;
+	bool text, color;
+	uint64_t boot_off;     /* CLOCK_BOOTTIME -> CLOCK_REALTIME */
+	uint64_t tick_ns;      /* /proc start times have this granularity */
+	struct session sessions[MAX_SESSIONS];
+	size_t n_sessions;
+	struct ucounters uc;
+	uint64_t started_ns;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/*
+ * The kernel gives start times in ns; /proc gives clock ticks.  Every start
+ * time the collector keys on is rounded down to a tick, so a process found by
+ * the start-up scan and the same process seen later by the kernel agree.  Two
+ * processes with the same pid started within one tick would need the pid
+ * space to wrap in 10 ms.
+ */
+static uint64_t norm_start(const struct collector *c, uint64_t ns)
+{
+	return ns - ns % c->tick_ns;
+}
+
+/* ---- sessions -------------------------------------------------------- */
+
+static struct session *session_find(struct collector *c, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_sessions; i++)
+		if (c->sessions[i].id == id)
+			return &c->sessions[i];
+	return NULL;
+}
+
+static void session_release(struct session *s)
+{
+	free(s->workspace);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Make room by dropping the oldest session whose root has exited. */
+static struct session *session_slot(struct collector *c)
+{
+	size_t i, victim = SIZE_MAX;
+
+	if (c->n_sessions < MAX_SESSIONS)
+		return &c->sessions[c->n_sessions++];
+	for (i = 0; i < c->n_sessions; i++) {
+		if (!c->sessions[i].root_exited)
+			continue;
+		if (victim == SIZE_MAX || c->sessions[i].opened_ts < c->sessions[victim].opened_ts)
+			victim = i;
+	}
+	if (victim == SIZE_MAX)
+		return NULL;
+	c->uc.sessions_dropped++;
+	session_release(&c->sessions[victim]);
+	return &c->sessions[victim];
+}
+
+static struct session *session_learn(struct collector *c, const struct aw_session *ks,
+				     const char *workspace, uint64_t ts)
+{
+	struct session *s = session_find(c, ks->id);
+
+	if (s)
+		return s;
+	s = session_slot(c);
+	if (!s)
+		return NULL;
+	s->id = ks->id;
+	s->root_pid = ks->root_tgid;
+	s->root_start = norm_start(c, ks->root_start);
+	s->reason = ks->reason;
+	s->sig_id = ks->sig_id;
+	memcpy(s->agent, ks->agent, sizeof(s->agent));
+	s->agent[sizeof(s->agent) - 1] = '\0';
+	s->workspace = workspace ? strdup(workspace) : NULL;
+	s->opened_ts = ts;
+	c->uc.sessions_opened++;
+	return s;
+}
+
+static const char *reason_name(uint32_t r)
+{
+	switch (r) {
+	case AW_REASON_SIG_NAME: return "signature";
+	case AW_REASON_SIG_USER: return "signature";
+	case AW_REASON_PROC_SCAN: return "running-at-start";
+	case AW_REASON_DECLARED_PID: return "declared-session-root";
+	case AW_REASON_DECLARED_EXEC: return "declared-exec";
+	default: return "unknown";
+	}
+}
+
+static const char *attribution(struct collector *c, const struct session *s, char *buf,
+			       size_t len)
+{
+	switch (s->reason) {
+	case AW_REASON_DECLARED_PID:
+		snprintf(buf, len, "--session-root %u", s->root_pid);
+		return buf;
+	case AW_REASON_DECLARED_EXEC:
+		snprintf(buf, len, "agentwatch exec --agent %s", s->agent);
+		return buf;
+	default:
+		if (s->sig_id == SIG_NONE || s->sig_id >= agentset__count(c->agents))
+			return "unknown signature";
+		return agentset__describe(c->agents, s->sig_id, buf, len);
+	}
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void time_str(struct collector *c, uint64_t boot_ns, char *buf, size_t len)
+{
+	format_rfc3339_ns(boot_ns + c->boot_off, buf, len);
+}
+
+static void json_argv_cb(const char *arg, size_t n, void *ctx)
+{
+	jsonw__strn(ctx, arg, n);
+}
+
+static void json_argv(struct jsonw *w, const char *blob, size_t len)
+{
+	jsonw__arr_begin(w);
+	if (blob)
+		argv_each(blob, len, json_argv_cb, w);
+	jsonw__arr_end(w);
+}
+
+static void json_lineage(struct collector *c, const struct proc *p, const struct session *s)
+{
+	const struct proc *chain[LINEAGE_MAX];
+	bool complete = false;
+	size_t n = 0, i;
+
+	if (p && s)
+		n = proctable__lineage(c->pt, p, s->root_pid, s->root_start, chain, LINEAGE_MAX,
+				       &complete);
+	else if (p) {
+		chain[0] = p;
+		n = 1;
+	}
+	jsonw__key(c->jw, "lineage");
+	jsonw__arr_begin(c->jw);
+	for (i = 0; i < n; i++) {
+		jsonw__obj_begin(c->jw);
+		jsonw__key(c->jw, "pid");
+		jsonw__u64(c->jw, chain[i]->pid);
+		jsonw__key(c->jw, "exe");
+		jsonw__str(c->jw, chain[i]->exe);
+		jsonw__key(c->jw, "argv");
+		json_argv(c->jw, chain[i]->argv, chain[i]->argv_len);
+		jsonw__obj_end(c->jw);
+	}
+	jsonw__arr_end(c->jw);
+	jsonw__key(c->jw, "lineage_complete");
+	jsonw__bool(c->jw, complete);
+}
+
+/* Fields every record has. */
+static void json_common(struct collector *c, const char *type, const struct aw_event_hdr *h,
+			const struct session *s, uint32_t ppid)
+{
+	char ts[48], buf[512];
+
+	jsonw__reset(c->jw);
+	jsonw__obj_begin(c->jw);
+	jsonw__key(c->jw, "type");
+	jsonw__str(c->jw, type);
+	jsonw__key(c->jw, "time");
+	time_str(c, h->ts, ts, sizeof(ts));
+	jsonw__str(c->jw, ts);
+	jsonw__key(c->jw, "pid");
+	jsonw__u64(c->jw, h->pid);
+	jsonw__key(c->jw, "tid");
+	jsonw__u64(c->jw, h->tid);
+	jsonw__key(c->jw, "ppid");
+	jsonw__u64(c->jw, ppid);
+	jsonw__key(c->jw, "session");
+	if (s) {
+		snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)s->id);
+		jsonw__str(c->jw, buf);
+		jsonw__key(c->jw, "agent");
+		jsonw__str(c->jw, s->agent);
+		jsonw__key(c->jw, "attribution");
+		jsonw__obj_begin(c->jw);
+		jsonw__key(c->jw, "reason");
+		jsonw__str(c->jw, reason_name(s->reason));
+		jsonw__key(c->jw, "by");
+		jsonw__str(c->jw, attribution(c, s, buf, sizeof(buf)));
+		jsonw__key(c->jw, "root_pid");
+		jsonw__u64(c->jw, s->root_pid);
+		jsonw__obj_end(c->jw);
+		jsonw__key(c->jw, "workspace");
+		jsonw__str(c->jw, s->workspace);
+	} else {
+		jsonw__null(c->jw);
+		jsonw__key(c->jw, "agent");
+		jsonw__null(c->jw);
+	}
+}
+
+static void json_proc_image(struct collector *c, const struct proc *p)
+{
+	jsonw__key(c->jw, "exe");
+	jsonw__str(c->jw, p ? p->exe : NULL);
+	jsonw__key(c->jw, "argv");
+	if (p)
+		json_argv(c->jw, p->argv, p->argv_len);
+	else
+		jsonw__null(c->jw);
+	jsonw__key(c->jw, "cwd");
+	jsonw__str(c->jw, p ? p->cwd : NULL);
+}
+
+/* ---- text output --------------------------------------------------------- */
+
+#define C_RESET  "\033[0m"
+#define C_DIM    "\033[2m"
+#define C_BOLD   "\033[1m"
+#define C_RED    "\033[31m"
+#define C_GREEN  "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_BLUE   "\033[34m"
+#define C_CYAN   "\033[36m"
+
+static const char *col(struct collector *c, const char *code)
+{
+	return c->color ? code : "";
+}
+
+static void text_escaped(struct collector *c, const char *s, size_t n)
+{
+	char buf[8192];
+	size_t need;
+
+	if (!s) {
+		fputs("?", c->out);
+		return;
+	}
+	need = text_escape(s, n, buf, sizeof(buf));
+	fputs(buf, c->out);
+	if (need >= sizeof(buf))
+		fputs("…", c->out);
+}
+
+struct text_argv_ctx {
+	struct collector *c;
+	int i;
+};
+
+static void text_argv_cb(const char *arg, size_t n, void *ctx)
+{
+	struct text_argv_ctx *t = ctx;
+	bool quote = n == 0 || memchr(arg, ' ', n) || memchr(arg, '\'', n) || memchr(arg, '"', n);
+
+	if (t->i++)
+		fputc(' ', t->c->out);
+	if (quote)
+		fputc('\'', t->c->out);
+	text_escaped(t->c, arg, n);
+	if (quote)
+		fputc('\'', t->c->out);
+}
+
+static void text_argv(struct collector *c, const char *blob, size_t len)
+{
+	struct text_argv_ctx t = { c, 0 };
+
+	if (blob)
+		argv_each(blob, len, text_argv_cb, &t);
+}
+
+static void text_head(struct collector *c, const struct aw_event_hdr *h, const struct session *s,
+		      const char *type, const char *tcol)
+{
+	char ts[48];
+
+	time_str(c, h->ts, ts, sizeof(ts));
+	/* HH:MM:SS.mmm of the RFC 3339 stamp */
+	fprintf(c->out, "%s%.12s%s ", col(c, C_DIM), ts + 11, col(c, C_RESET));
+	if (s)
+		fprintf(c->out, "%s%s%s ", col(c, C_CYAN), s->agent, col(c, C_RESET));
+	else
+		fputs("- ", c->out);
+	fprintf(c->out, "%s%-5s%s %u ", col(c, tcol), type, col(c, C_RESET), h->pid);
+}
+
+static void text_lineage(struct collector *c, const struct proc *p, const struct session *s)
+{
+	const struct proc *chain[LINEAGE_MAX];
+	bool complete = false;
+	size_t n, i;
+
+	if (!p || !s)
+		return;
+	n = proctable__lineage(c->pt, p, s->root_pid, s->root_start, chain, LINEAGE_MAX, &complete);
+	if (n < 2)
+		return;
+	fprintf(c->out, "  %s[%s", col(c, C_DIM), complete ? "" : "… ");
+	for (i = 0; i < n; i++) {
+		const char *e = chain[i]->exe ? path_basename(chain[i]->exe) : "?";
+
+		fprintf(c->out, "%s", i ? " > " : "");
+		text_escaped(c, e, strlen(e));
+		fprintf(c->out, " %u", chain[i]->pid);
+	}
+	fprintf(c->out, "]%s", col(c, C_RESET));
+}
+
+static void finish_json(struct collector *c)
+{
+	size_t len;
+	const char *d;
+
+	jsonw__obj_end(c->jw);
+	if (jsonw__error(c->jw)) {
+		c->uc.output_errors++;
+		return;
+	}
+	d = jsonw__data(c->jw, &len);
+	if (fwrite(d, 1, len, c->out) != len || fputc('\n', c->out) == EOF)
+		c->uc.output_errors++;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static struct session *session_for(struct collector *c, uint64_t id)
+{
+	return id ? session_find(c, id) : NULL;
+}
+
+static bool probe_candidate(struct collector *c, const struct dexec *d, uint32_t *sig_id)
+{
+	char path[64], *env = NULL, exe[PATH_MAX], fname[PATH_MAX];
+	struct agent_probe pr = {0};
+	size_t env_len = 0;
+	int hit;
+
+	snprintf(path, sizeof(path), "%s/%u/environ", c->o->proc_root, d->ev->hdr.pid);
+	read_file_capped(path, ENV_CAP, &env, &env_len);
+	if (d->exe.s && d->exe.len < sizeof(exe)) {
+		memcpy(exe, d->exe.s, d->exe.len);
+		exe[d->exe.len] = '\0';
+		pr.exe = exe;
+	}
+	if (d->filename.s && d->filename.len < sizeof(fname)) {
+		memcpy(fname, d->filename.s, d->filename.len);
+		fname[d->filename.len] = '\0';
+		pr.filename = fname;
+	}
+	pr.argv = d->argv.s;
+	pr.argv_len = d->argv.len;
+	pr.env = env;
+	pr.env_len = env_len;
+	hit = agentset__match(c->agents, &pr, sig_id);
+	free(env);
+	return hit == 1;
+}
+
+struct pidpair {
+	uint32_t pid, ppid;
+	uint64_t start;
+};
+
+struct pairs {
+	struct pidpair *v;
+	size_t n, cap;
+};
+
+static int collect_pair(const struct procinfo *pi, void *ctx)
+{
+	struct pairs *ps = ctx;
+
+	if (ps->n == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 1024;
+		struct pidpair *nv = realloc(ps->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		ps->v = nv;
+		ps->cap = cap;
+	}
+	ps->v[ps->n].pid = pi->pid;
+	ps->v[ps->n].ppid = pi->ppid;
+	ps->v[ps->n].start = pi->start_ns;
+	ps->n++;
+	return 0;
+}
+
+/* Put pid's descendants that exist now into the session.  Used when the
+ * collector, not the kernel, opened the session: children forked before the
+ * map entry was written did not inherit it. */
+static void adopt_descendants(struct collector *c, uint32_t root, const struct aw_session *ks)
+{
+	struct pairs ps = {0};
+	bool grew = true;
+	uint32_t *in = NULL;
+	size_t n_in = 0, i, j;
+
+	if (procscan__each(c->o->proc_root, false, collect_pair, &ps) < 0 || !ps.n)
+		goto out;
+	in = calloc(ps.n + 1, sizeof(*in));
+	if (!in)
+		goto out;
+	in[n_in++] = root;
+	/* Fixed point over ppid links; the process count bounds the passes. */
+	while (grew) {
+		grew = false;
+		for (i = 0; i < ps.n; i++) {
+			bool member = false, parent_in = false;
+
+			for (j = 0; j < n_in; j++) {
+				if (in[j] == ps.v[i].pid)
+					member = true;
+				if (in[j] == ps.v[i].ppid)
+					parent_in = true;
+			}
+			if (member || !parent_in)
+				continue;
+			in[n_in++] = ps.v[i].pid;
+			grew = true;
+			if (sensor__set_session(c->sensor, ps.v[i].pid, ks))
+				c->uc.kernel_map_errors++;
+		}
+	}
+out:
+	free(in);
+	free(ps.v);
+}
+
+static void out_exec(struct collector *c, const struct dexec *d, const struct session *s,
+		     const struct proc *p)
+{
+	const struct aw_exec_event *ev = d->ev;
+	char ts[48];
+
+	if (c->text) {
+		text_head(c, &ev->hdr, s, "exec", C_GREEN);
+		text_argv(c, d->argv.s, d->argv.len);
+		if (ev->flags & AW_EXEC_ARGV_TRUNC)
+			fprintf(c->out, " %s[argv truncated: %u of %u bytes]%s", col(c, C_YELLOW),
+				ev->argv_len, ev->argv_total, col(c, C_RESET));
+		if (ev->flags & AW_EXEC_SESSION_START)
+			fprintf(c->out, " %s(session start)%s", col(c, C_BOLD), col(c, C_RESET));
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+		return;
+	}
+	json_common(c, "exec", &ev->hdr, s, ev->ppid);
+	jsonw__key(c->jw, "exe");
+	jsonw__strn(c->jw, d->exe.s, d->exe.len);
+	jsonw__key(c->jw, "filename");
+	jsonw__strn(c->jw, d->filename.s, d->filename.len);
+	jsonw__key(c->jw, "argv");
+	json_argv(c->jw, d->argv.s, d->argv.len);
+	jsonw__key(c->jw, "argc");
+	jsonw__u64(c->jw, ev->argc);
+	jsonw__key(c->jw, "argv_truncated");
+	jsonw__bool(c->jw, ev->flags & AW_EXEC_ARGV_TRUNC);
+	jsonw__key(c->jw, "argv_bytes");
+	jsonw__u64(c->jw, ev->argv_total);
+	jsonw__key(c->jw, "cwd");
+	jsonw__strn(c->jw, d->cwd.s, d->cwd.len);
+	jsonw__key(c->jw, "comm");
+	jsonw__strn(c->jw, ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
+	jsonw__key(c->jw, "uid");
+	jsonw__u64(c->jw, ev->uid);
+	jsonw__key(c->jw, "euid");
+	jsonw__u64(c->jw, ev->euid);
+	jsonw__key(c->jw, "gid");
+	jsonw__u64(c->jw, ev->gid);
+	jsonw__key(c->jw, "egid");
+	jsonw__u64(c->jw, ev->egid);
+	jsonw__key(c->jw, "cgroup_id");
+	jsonw__u64(c->jw, ev->cgroup_id);
+	jsonw__key(c->jw, "start_time");
+	time_str(c, ev->hdr.start, ts, sizeof(ts));
+	jsonw__str(c->jw, ts);
+	jsonw__key(c->jw, "session_start");
+	jsonw__bool(c->jw, ev->flags & AW_EXEC_SESSION_START);
+	if (ev->flags & (AW_EXEC_EXE_TRUNC | AW_EXEC_CWD_TRUNC | AW_EXEC_FILENAME_TRUNC)) {
+		jsonw__key(c->jw, "truncated");
+		jsonw__arr_begin(c->jw);
+		if (ev->flags & AW_EXEC_EXE_TRUNC)
+			jsonw__str(c->jw, "exe");
+		if (ev->flags & AW_EXEC_CWD_TRUNC)
+			jsonw__str(c->jw, "cwd");
+		if (ev->flags & AW_EXEC_FILENAME_TRUNC)
+			jsonw__str(c->jw, "filename");
+		jsonw__arr_end(c->jw);
+	}
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
+static char *dstr_dup(const struct dstr *d)
+{
+	char *s;
+
+	if (!d->s)
+		return NULL;
+	s = malloc(d->len + 1);
+	if (s) {
+		memcpy(s, d->s, d->len);
+		s[d->len] = '\0';
+	}
+	return s;
+}
+
+static void handle_exec(struct collector *c, const void *data, size_t size)
+{
+	struct aw_session fresh;
+	struct session *s = NULL;
+	struct proc *p = NULL;
+	struct dexec d;
+	uint32_t sig_id;
+	char *exe, *cwd;
+
+	if (decode_exec(data, size, &d)) {
+		c->uc.decode_errors++;
+		return;
+	}
+	if (d.ev->flags & AW_EXEC_CANDIDATE) {
+		c->uc.candidates_seen++;
+		if (probe_candidate(c, &d, &sig_id)) {
+			c->uc.candidates_matched++;
+			memset(&fresh, 0, sizeof(fresh));
+			fresh.id = d.ev->hdr.ts;
+			fresh.root_start = d.ev->hdr.start;
+			fresh.root_tgid = d.ev->hdr.pid;
+			fresh.sig_id = sig_id;
+			fresh.reason = AW_REASON_SIG_USER;
+			copy_str(fresh.agent, sizeof(fresh.agent), agentset__agent(c->agents, sig_id));
+			if (sensor__set_session(c->sensor, d.ev->hdr.pid, &fresh))
+				c->uc.kernel_map_errors++;
+			adopt_descendants(c, d.ev->hdr.pid, &fresh);
+			/* Treat the record as the session's first exec from here on. */
+			((struct aw_exec_event *)d.ev)->sess = fresh;
+			((struct aw_exec_event *)d.ev)->hdr.session_id = fresh.id;
+			((struct aw_exec_event *)d.ev)->flags |= AW_EXEC_SESSION_START;
+		} else if (!c->o->sensor.all_execs) {
+			return;
+		}
+	}
+
+	exe = dstr_dup(&d.exe);
+	cwd = dstr_dup(&d.cwd);
+	if (d.ev->hdr.session_id) {
+		s = session_learn(c, &d.ev->sess, cwd, d.ev->hdr.ts);
+		if (s)
+			s->n_exec++;
+		p = proctable__exec(c->pt, d.ev->hdr.pid, norm_start(c, d.ev->hdr.start), d.ev->ppid,
+				    norm_start(c, d.ev->parent_start), d.ev->hdr.session_id, exe, cwd,
+				    d.argv.s, d.argv.len, d.ev->hdr.ts);
+	}
+	out_exec(c, &d, s, p);
+	free(exe);
+	free(cwd);
+}
+
+static void handle_fork(struct collector *c, const struct aw_fork_event *ev)
+{
+	struct session *s = session_for(c, ev->hdr.session_id);
+	struct proc *p;
+
+	p = proctable__fork(c->pt, ev->hdr.pid, norm_start(c, ev->hdr.start), ev->ppid,
+			    norm_start(c, ev->parent_start), ev->hdr.session_id, ev->hdr.ts);
+	if (!c->o->show_forks)
+		return;
+	if (c->text) {
+		text_head(c, &ev->hdr, s, "fork", C_DIM);
+		fprintf(c->out, "from %u", ev->ppid);
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+		return;
+	}
+	json_common(c, "fork", &ev->hdr, s, ev->ppid);
+	json_proc_image(c, p);
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
+static struct proc *proc_of(struct collector *c, const struct aw_event_hdr *h)
+{
+	struct proc *p;
+
+	p = proctable__lookup(c->pt, h->pid, h->start ? norm_start(c, h->start) : 0);
+	if (!p && h->start)
+		p = proctable__lookup(c->pt, h->pid, 0);
+	if (!p)
+		c->uc.unknown_process++;
+	return p;
+}
+
+static void handle_exit(struct collector *c, const struct aw_exit_event *ev)
+{
+	struct session *s = session_for(c, ev->hdr.session_id);
+	struct proc *p = proc_of(c, &ev->hdr);
+	uint32_t code = ev->exit_code;
+	uint32_t sig = code & 0x7f;
+
+	if (s) {
+		s->n_exit++;
+		if (ev->hdr.pid == s->root_pid)
+			s->root_exited = true;
+	}
+	if (c->text) {
+		text_head(c, &ev->hdr, s, "exit", C_DIM);
+		if (sig)
+			fprintf(c->out, "%skilled by signal %u%s%s", col(c, C_RED), sig,
+				(code & 0x80) ? " (core dumped)" : "", col(c, C_RESET));
+		else
+			fprintf(c->out, "status %u", (code >> 8) & 0xff);
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+	} else {
+		json_common(c, "exit", &ev->hdr, s, p ? p->ppid : 0);
+		json_proc_image(c, p);
+		if (sig) {
+			jsonw__key(c->jw, "signal");
+			jsonw__u64(c->jw, sig);
+			jsonw__key(c->jw, "core_dumped");
+			jsonw__bool(c->jw, code & 0x80);
+		} else {
+			jsonw__key(c->jw, "exit_code");
+			jsonw__u64(c->jw, (code >> 8) & 0xff);
+		}
+		json_lineage(c, p, s);
+		finish_json(c);
+	}
+	if (p)
+		proctable__exit(c->pt, p->pid, p->start, code, ev->hdr.ts);
+}
+
+static const char *errno_name(int32_t result, char *buf, size_t len)
+{
+	const char *n;
+
+	if (result >= 0)
+		return NULL;
+	n = strerrorname_np(-result);
+	if (n)
+		return n;
+	snprintf(buf, len, "E%d", -result);
+	return buf;
+}
+
+static const char *proto_name(uint32_t proto, uint32_t type)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_SCTP: return "sctp";
+	case 0: return type == SOCK_DGRAM ? "udp" : type == SOCK_STREAM ? "tcp" : "unknown";
+	default: return "other";
+	}
+}
+
+static void handle_net(struct collector *c, const struct aw_net_event *ev)
+{
+	struct session *s = session_for(c, ev->hdr.session_id);
+	struct proc *p = proc_of(c, &ev->hdr);
+	char addr[INET6_ADDRSTRLEN], eb[16];
+	const char *op = ev->op == AW_NET_CONNECT ? "connect" : "sendmsg";
+	const char *err;
+	bool no_result = ev->flags & AW_NET_NO_RESULT;
+
+	if (!inet_ntop(ev->family == 10 ? AF_INET6 : AF_INET, ev->addr, addr, sizeof(addr)))
+		copy_str(addr, sizeof(addr), "?");
+	err = errno_name(ev->result, eb, sizeof(eb));
+	if (s)
+		s->n_net++;
+	if (c->text) {
+		text_head(c, &ev->hdr, s, "net", C_BLUE);
+		fprintf(c->out, "%s %s %s%s%s:%u", op, proto_name(ev->protocol, ev->sock_type),
+			ev->family == 10 ? "[" : "", addr, ev->family == 10 ? "]" : "", ev->port);
+		if (!no_result && err)
+			fprintf(c->out, " %s%s%s", col(c, C_RED), err, col(c, C_RESET));
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+		return;
+	}
+	json_common(c, "net", &ev->hdr, s, p ? p->ppid : 0);
+	json_proc_image(c, p);
+	jsonw__key(c->jw, "op");
+	jsonw__str(c->jw, op);
+	jsonw__key(c->jw, "family");
+	jsonw__str(c->jw, ev->family == 10 ? "ipv6" : "ipv4");
+	jsonw__key(c->jw, "protocol");
+	jsonw__str(c->jw, proto_name(ev->protocol, ev->sock_type));
+	jsonw__key(c->jw, "address");
+	jsonw__str(c->jw, addr);
+	jsonw__key(c->jw, "port");
+	jsonw__u64(c->jw, ev->port);
+	jsonw__key(c->jw, "result");
+	if (no_result)
+		jsonw__null(c->jw);
+	else
+		jsonw__i64(c->jw, ev->result);
+	jsonw__key(c->jw, "error");
+	jsonw__str(c->jw, no_result ? NULL : err);
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
+/* Absolute form of a file event path: joined with the directory the kernel
+ * resolved (dirfd or cwd) and normalised lexically. */
+static void abs_path(const struct dstr *path, const struct dstr *dir, char *out, size_t len)
+{
+	char pbuf[AW_PATH_MAX + 1], dbuf[AW_PATH_MAX + 1];
+
+	out[0] = '\0';
+	if (!path->s || path->len >= sizeof(pbuf))
+		return;
+	memcpy(pbuf, path->s, path->len);
+	pbuf[path->len] = '\0';
+	dbuf[0] = '\0';
+	if (dir->s && dir->len < sizeof(dbuf)) {
+		memcpy(dbuf, dir->s, dir->len);
+		dbuf[dir->len] = '\0';
+	}
+	if (path_join_normalize(dbuf[0] ? dbuf : NULL, pbuf, out, len) < 0 && pbuf[0] != '/')
+		out[0] = '\0';
+}
+
+static void handle_file(struct collector *c, const void *data, size_t size)
+{
+	char p1[2 * AW_PATH_MAX], p2[2 * AW_PATH_MAX], eb[16];
+	struct session *s;
+	struct proc *p;
+	struct dfile d;
+	const char *err;
+
+	if (decode_file(data, size, &d)) {
+		c->uc.decode_errors++;
+		return;
+	}
+	s = session_for(c, d.ev->hdr.session_id);
+	p = proc_of(c, &d.ev->hdr);
+	abs_path(&d.path, &d.dir, p1, sizeof(p1));
+	abs_path(&d.path2, &d.dir2, p2, sizeof(p2));
+	err = errno_name(d.ev->result, eb, sizeof(eb));
+	if (s)
+		s->n_file++;
+	if (c->text) {
+		text_head(c, &d.ev->hdr, s, "file", C_YELLOW);
+		fprintf(c->out, "%s ", file_op_name(d.ev->op));
+		text_escaped(c, p1[0] ? p1 : d.path.s, p1[0] ? strlen(p1) : d.path.len);
+		if (d.path2.s) {
+			fputs(" -> ", c->out);
+			text_escaped(c, p2[0] ? p2 : d.path2.s, p2[0] ? strlen(p2) : d.path2.len);
+		}
+		if (err)
+			fprintf(c->out, " %s%s%s", col(c, C_RED), err, col(c, C_RESET));
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+		return;
+	}
+	json_common(c, "file", &d.ev->hdr, s, p ? p->ppid : 0);
+	json_proc_image(c, p);
+	jsonw__key(c->jw, "op");
+	jsonw__str(c->jw, file_op_name(d.ev->op));
+	jsonw__key(c->jw, "path");
+	if (p1[0])
+		jsonw__str(c->jw, p1);
+	else
+		jsonw__strn(c->jw, d.path.s, d.path.len);
+	jsonw__key(c->jw, "path_arg");
+	jsonw__strn(c->jw, d.path.s, d.path.len);
+	if (d.path2.s) {
+		jsonw__key(c->jw, "path2");
+		if (p2[0])
+			jsonw__str(c->jw, p2);
+		else
+			jsonw__strn(c->jw, d.path2.s, d.path2.len);
+		jsonw__key(c->jw, "path2_arg");
+		jsonw__strn(c->jw, d.path2.s, d.path2.len);
+	}
+	if (d.ev->op == AW_FILE_UNLINKAT) {
+		jsonw__key(c->jw, "removedir");
+		jsonw__bool(c->jw, d.ev->flags & AW_FILE_AT_REMOVEDIR);
+	}
+	if (d.ev->op == AW_FILE_OPEN_TRUNC || d.ev->op == AW_FILE_RENAMEAT2) {
+		jsonw__key(c->jw, "flags");
+		jsonw__u64(c->jw, d.ev->open_flags);
+	}
+	if (d.ev->flags & (AW_FILE_PATH_TRUNC | AW_FILE_PATH2_TRUNC | AW_FILE_DIR_TRUNC |
+			   AW_FILE_DIR2_TRUNC)) {
+		jsonw__key(c->jw, "path_truncated");
+		jsonw__bool(c->jw, true);
+	}
+	jsonw__key(c->jw, "result");
+	jsonw__i64(c->jw, d.ev->result);
+	jsonw__key(c->jw, "error");
+	jsonw__str(c->jw, err);
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
+static int on_event(void *ctx, const void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct aw_event_hdr *h;
+
+	if (decode_hdr(data, size, &h)) {
+		c->uc.decode_errors++;
+		return 0;
+	}
+	switch (h->type) {
+	case AW_EV_EXEC:
+		handle_exec(c, data, size);
+		break;
+	case AW_EV_FILE:
+		handle_file(c, data, size);
+		break;
+	case AW_EV_FORK:
+	case AW_EV_EXIT:
+	case AW_EV_NET:
+		if (decode_fixed(data, size, h->type)) {
+			c->uc.decode_errors++;
+			break;
+		}
+		if (h->type == AW_EV_FORK)
+			handle_fork(c, data);
+		else if (h->type == AW_EV_EXIT)
+			handle_exit(c, data);
+		else
+			handle_net(c, data);
+		break;
+	}
+	return 0;
+}
+
+/* ---- start-up: signatures, /proc scan ------------------------------------- */
+
+static int push_name(const char *name, uint32_t prefix_bytes, uint32_t sig_id, uint32_t flags,
+		     const char *agent, void *ctx)
+{
+	struct collector *c = ctx;
+	int err = sensor__add_agent_name(c->sensor, name, prefix_bytes, sig_id, flags, agent);
+
+	if (err)
+		fprintf(stderr, "agentwatch: failed to add agent name %.*s: %s\n",
+			(int)prefix_bytes, name, strerror(-err));
+	return err;
+}
+
+struct scanned {
+	struct procinfo *v;   /* argv/env released after matching */
+	size_t n, cap;
+};
+
+static int collect_proc(const struct procinfo *pi, void *ctx)
+{
+	struct scanned *sc = ctx;
+
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 512;
+		struct procinfo *nv = realloc(sc->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		sc->v = nv;
+		sc->cap = cap;
+	}
+	sc->v[sc->n] = *pi;
+	/* procscan owns pi's buffers; keep our own copies */
+	sc->v[sc->n].argv = NULL;
+	sc->v[sc->n].env = NULL;
+	if (pi->argv_len) {
+		sc->v[sc->n].argv = malloc(pi->argv_len);
+		if (sc->v[sc->n].argv)
+			memcpy(sc->v[sc->n].argv, pi->argv, pi->argv_len);
+		else
+			sc->v[sc->n].argv_len = 0;
+	}
+	if (pi->env_len) {
+		sc->v[sc->n].env = malloc(pi->env_len);
+		if (sc->v[sc->n].env)
+			memcpy(sc->v[sc->n].env, pi->env, pi->env_len);
+		else
+			sc->v[sc->n].env_len = 0;
+	}
+	sc->n++;
+	return 0;
+}
+
+static ssize_t scanned_index(const struct scanned *sc, uint32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n; i++)
+		if (sc->v[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* Put the process at index i and, recursively, its descendants into
+ * session ks: in the kernel map and in the process table. */
+static void seed_tree(struct collector *c, struct scanned *sc, bool *taken, size_t i,
+		      const struct aw_session *ks, int depth)
+{
+	const struct procinfo *pi = &sc->v[i];
+	size_t j;
+
+	if (taken[i] || depth > 256)
+		return;
+	taken[i] = true;
+	if (sensor__set_session(c->sensor, pi->pid, ks))
+		c->uc.kernel_map_errors++;
+	proctable__exec(c->pt, pi->pid, norm_start(c, pi->start_ns), pi->ppid, 0, ks->id,
+			pi->exe[0] ? pi->exe : NULL, pi->cwd[0] ? pi->cwd : NULL, pi->argv,
+			pi->argv_len, 0);
+	for (j = 0; j < sc->n; j++)
+		if (sc->v[j].ppid == pi->pid && sc->v[j].start_ns >= pi->start_ns)
+			seed_tree(c, sc, taken, j, ks, depth + 1);
+}
+
+static void open_seeded(struct collector *c, struct scanned *sc, bool *taken, size_t i,
+			uint32_t reason, uint32_t sig_id, const char *agent)
+{
+	const struct procinfo *pi = &sc->v[i];
+	struct aw_session ks;
+
+	memset(&ks, 0, sizeof(ks));
+	ks.id = ((uint64_t)pi->pid << 32) ^ pi->start_ns ^ c->started_ns;
+	ks.root_start = pi->start_ns;
+	ks.root_tgid = pi->pid;
+	ks.reason = reason;
+	ks.sig_id = sig_id;
+	copy_str(ks.agent, sizeof(ks.agent), agent);
+	session_learn(c, &ks, pi->cwd[0] ? pi->cwd : NULL, 0);
+	seed_tree(c, sc, taken, i, &ks, 0);
+	if (c->text)
+		fprintf(stderr, "agentwatch: %s session %u (%s) %s\n", agent, pi->pid,
+			pi->comm, reason == AW_REASON_PROC_SCAN ? "already running" : "declared");
+}
+
+static int seed_sessions(struct collector *c)
+{
+	struct scanned sc = {0};
+	bool *taken = NULL;
+	size_t i, k;
+	int err;
+
+	err = procscan__each(c->o->proc_root, true, collect_proc, &sc);
+	if (err < 0) {
+		fprintf(stderr, "agentwatch: /proc scan failed: %s\n", strerror(-err));
+		goto out;
+	}
+	taken = calloc(sc.n + 1, sizeof(*taken));
+	if (!taken) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Declared roots first: the operator said so. */
+	for (k = 0; k < c->o->n_session_roots; k++) {
+		const char *spec = c->o->session_roots[k];
+		char pidbuf[32], *colon;
+		const char *name = "declared";
+		uint64_t pid;
+		ssize_t idx;
+
+		copy_str(pidbuf, sizeof(pidbuf), spec);
+		colon = strchr(pidbuf, ':');
+		if (colon) {
+			*colon = '\0';
+			name = spec + (colon - pidbuf) + 1;
+		}
+		if (parse_u64(pidbuf, &pid) || pid == 0 || pid > UINT32_MAX) {
+			fprintf(stderr, "agentwatch: --session-root %s: not a pid\n", spec);
+			err = -EINVAL;
+			goto out;
+		}
+		idx = scanned_index(&sc, pid);
+		if (idx < 0) {
+			fprintf(stderr, "agentwatch: --session-root %s: no such process\n", spec);
+			err = -ESRCH;
+			goto out;
+		}
+		open_seeded(c, &sc, taken, idx, AW_REASON_DECLARED_PID, SIG_NONE, name);
+	}
+	/* Then agents found running, oldest first, so that an agent started
+	 * by another agent stays in the outer session. */
+	for (;;) {
+		ssize_t best = -1;
+		uint32_t best_sig = 0;
+
+		for (i = 0; i < sc.n; i++) {
+			struct agent_probe pr = {0};
+			uint32_t sig;
+
+			if (taken[i] || sc.v[i].pid == (uint32_t)getpid())
+				continue;
+			pr.exe = sc.v[i].exe[0] ? sc.v[i].exe : NULL;
+			pr.argv = sc.v[i].argv;
+			pr.argv_len = sc.v[i].argv_len;
+			pr.env = sc.v[i].env;
+			pr.env_len = sc.v[i].env_len;
+			if (agentset__match(c->agents, &pr, &sig) != 1)
+				continue;
+			if (best < 0 || sc.v[i].start_ns < sc.v[best].start_ns) {
+				best = i;
+				best_sig = sig;
+			}
+		}
+		if (best < 0)
+			break;
+		open_seeded(c, &sc, taken, best, AW_REASON_PROC_SCAN, best_sig,
+			    agentset__agent(c->agents, best_sig));
+	}
+	err = 0;
+out:
+	for (i = 0; i < sc.n; i++) {
+		free(sc.v[i].argv);
+		free(sc.v[i].env);
+	}
+	free(sc.v);
+	free(taken);
+	return err;
+}
+
+static int load_agents(struct collector *c, const char *default_file)
+{
+	char err[512];
+	const char *file = c->o->agents_file ? c->o->agents_file : default_file;
+	size_t i;
+	int r;
+
+	c->agents = agentset__new();
+	if (!c->agents)
+		return -ENOMEM;
+	if (!c->o->no_default_agents || c->o->agents_file) {
+		r = agentset__load_file(c->agents, file, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "agentwatch: %s\n", err);
+			return r;
+		}
+	}
+	for (i = 0; i < c->o->n_cli_agents; i++) {
+		r = agentset__add_cli(c->agents, c->o->cli_agents[i], err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "agentwatch: --agent %s: %s\n", c->o->cli_agents[i], err);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- status ------------------------------------------------------------- */
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+
+static void write_status(struct collector *c, bool final)
+{
+	uint64_t kc[AW_CNT_MAX];
+	struct proctable_stats st;
+	char path[PATH_MAX], tmp[PATH_MAX + 8], buf[512];
+	struct jsonw *w;
+	size_t i, len;
+	const char *d;
+	FILE *f;
+
+	if (!c->o->state_dir || !*c->o->state_dir)
+		return;
+	if (sensor__counters(c->sensor, kc))
+		memset(kc, 0, sizeof(kc));
+	proctable__stats(c->pt, &st);
+	w = jsonw__new();
+	if (!w)
+		return;
+	jsonw__obj_begin(w);
+	jsonw__key(w, "pid");
+	jsonw__u64(w, getpid());
+	jsonw__key(w, "running");
+	jsonw__bool(w, !final);
+	jsonw__key(w, "updated");
+	format_rfc3339_ns(now_ns(CLOCK_REALTIME), buf, sizeof(buf));
+	jsonw__str(w, buf);
+	jsonw__key(w, "agents_signatures");
+	jsonw__u64(w, agentset__count(c->agents));
+	jsonw__key(w, "network_hooks");
+	jsonw__bool(w, sensor__network_attached(c->sensor));
+	jsonw__key(w, "cgroup2");
+	jsonw__str(w, sensor__cgroup_path(c->sensor));
+	jsonw__key(w, "kernel_counters");
+	jsonw__obj_begin(w);
+	for (i = 0; i < AW_CNT_MAX; i++) {
+		jsonw__key(w, sensor__counter_name(i));
+		jsonw__u64(w, kc[i]);
+	}
+	jsonw__obj_end(w);
+	jsonw__key(w, "collector_counters");
+	jsonw__obj_begin(w);
+#define UC(name) jsonw__key(w, #name); jsonw__u64(w, c->uc.name)
+	UC(decode_errors); UC(candidates_seen); UC(candidates_matched); UC(sessions_opened);
+	UC(sessions_dropped); UC(unknown_process); UC(output_errors); UC(kernel_map_errors);
+#undef UC
+	jsonw__obj_end(w);
+	jsonw__key(w, "process_table");
+	jsonw__obj_begin(w);
+	jsonw__key(w, "live"); jsonw__u64(w, st.live);
+	jsonw__key(w, "exited"); jsonw__u64(w, st.exited);
+	jsonw__key(w, "evicted"); jsonw__u64(w, st.evicted);
+	jsonw__key(w, "bytes"); jsonw__u64(w, st.bytes);
+	jsonw__key(w, "max"); jsonw__u64(w, c->o->max_procs);
+	jsonw__obj_end(w);
+	jsonw__key(w, "sessions");
+	jsonw__arr_begin(w);
+	for (i = 0; i < c->n_sessions; i++) {
+		const struct session *s = &c->sessions[i];
+
+		if (!s->id)
+			continue;
+		jsonw__obj_begin(w);
+		jsonw__key(w, "id");
+		snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)s->id);
+		jsonw__str(w, buf);
+		jsonw__key(w, "agent"); jsonw__str(w, s->agent);
+		jsonw__key(w, "root_pid"); jsonw__u64(w, s->root_pid);
+		jsonw__key(w, "reason"); jsonw__str(w, reason_name(s->reason));
+		jsonw__key(w, "workspace"); jsonw__str(w, s->workspace);
+		jsonw__key(w, "active"); jsonw__bool(w, !s->root_exited);
+		jsonw__key(w, "execs"); jsonw__u64(w, s->n_exec);
+		jsonw__key(w, "file_events"); jsonw__u64(w, s->n_file);
+		jsonw__key(w, "net_events"); jsonw__u64(w, s->n_net);
+		jsonw__obj_end(w);
+	}
+	jsonw__arr_end(w);
+	jsonw__obj_end(w);
+
+	if (snprintf(path, sizeof(path), "%s/status.json", c->o->state_dir) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		goto out;
+	f = fopen(tmp, "we");
+	if (!f)
+		goto out;
+	d = jsonw__data(w, &len);
+	fwrite(d, 1, len, f);
+	fputc('\n', f);
+	if (fclose(f) == 0)
+		rename(tmp, path);
+out:
+	jsonw__free(w);
+}
+
+static void print_counters(struct collector *c)
+{
+	uint64_t kc[AW_CNT_MAX];
+	size_t i;
+
+	if (sensor__counters(c->sensor, kc))
+		return;
+	fprintf(stderr, "agentwatch: counters:");
+	for (i = 0; i < AW_CNT_MAX; i++)
+		fprintf(stderr, " %s=%llu", sensor__counter_name(i), (unsigned long long)kc[i]);
+#define UC(name) fprintf(stderr, " " #name "=%llu", (unsigned long long)c->uc.name)
+	UC(decode_errors); UC(candidates_seen); UC(candidates_matched); UC(sessions_opened);
+	UC(sessions_dropped); UC(unknown_process); UC(output_errors); UC(kernel_map_errors);
+#undef UC
+	fputc('\n', stderr);
+}
+
+/* ---- main loop ----------------------------------------------------------- */
+
+static int open_output(struct collector *c)
+{
+	const struct collector_opts *o = c->o;
+
+	if (!o->output || !strcmp(o->output, "-")) {
+		c->out = stdout;
+	} else {
+		int fd = open(o->output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+		if (fd < 0 || !(c->out = fdopen(fd, "a"))) {
+			int err = -errno;
+
+			fprintf(stderr, "agentwatch: failed to open output %s: %s\n", o->output,
+				strerror(-err));
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+	}
+	switch (o->format) {
+	case OUT_JSON: c->text = false; break;
+	case OUT_TEXT: c->text = true; break;
+	default: c->text = isatty(fileno(c->out)); break;
+	}
+	c->color = c->text && o->color && isatty(fileno(c->out));
+	return 0;
+}
+
+int collector_run(const struct collector_opts *o, const char *default_agents)
+{
+	struct collector *c;
+	struct sigaction sa;
+	uint64_t deadline = 0, last_status = 0;
+	long tck = sysconf(_SC_CLK_TCK);
+	int err;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->o = o;
+	c->tick_ns = tck > 0 ? 1000000000ull / tck : 10000000ull;
+	c->boot_off = boot_to_realtime_offset();
+	c->started_ns = now_ns(CLOCK_BOOTTIME);
+	c->jw = jsonw__new();
+	c->pt = proctable__new(o->max_procs);
+	if (!c->jw || !c->pt) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	if ((err = load_agents(c, default_agents)))
+		goto cleanup;
+	if ((err = open_output(c)))
+		goto cleanup;
+	if (o->state_dir && *o->state_dir && mkdir_p(o->state_dir, 0700)) {
+		err = -errno;
+		fprintf(stderr, "agentwatch: failed to create state dir %s: %s\n", o->state_dir,
+			strerror(-err));
+		goto cleanup;
+	}
+
+	if ((err = sensor__open(&o->sensor, on_event, c, &c->sensor)))
+		goto cleanup;
+	if ((err = agentset__kernel_entries(c->agents, push_name, c)))
+		goto cleanup;
+	if ((err = seed_sessions(c)))
+		goto cleanup;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	fprintf(stderr, "agentwatch: watching (%zu agent signatures%s%s); Ctrl-C to stop\n",
+		agentset__count(c->agents), o->sensor.all_execs ? ", all execs" : "",
+		sensor__network_attached(c->sensor) ? "" : ", no network hooks");
+	if (o->duration_s > 0)
+		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)o->duration_s * 1000000000ull;
+	write_status(c, false);
+
+	while (!stop_flag) {
+		uint64_t now;
+		int n = sensor__poll(c->sensor, 100);
+
+		if (n < 0) {
+			err = n;
+			fprintf(stderr, "agentwatch: ring buffer poll failed: %s\n", strerror(-err));
+			break;
+		}
+		fflush(c->out);
+		now = now_ns(CLOCK_MONOTONIC);
+		if (now - last_status > 1000000000ull) {
+			write_status(c, false);
+			last_status = now;
+		}
+		if (deadline && now >= deadline)
+			break;
+	}
+	/* Drain what the kernel already queued before we go. */
+	sensor__poll(c->sensor, 0);
+	fflush(c->out);
+	write_status(c, true);
+	print_counters(c);
+cleanup:
+	sensor__free(c->sensor);
+	if (c->out && c->out != stdout)
+		fclose(c->out);
+	agentset__free(c->agents);
+	proctable__free(c->pt);
+	jsonw__free(c->jw);
+	for (size_t i = 0; i < c->n_sessions; i++)
+		session_release(&c->sessions[i]);
+	free(c);
+	return err;
+}

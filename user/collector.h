@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The collector: reads sensor events, keeps the process table and the agent
+ * sessions, and writes one record per event (JSON lines or text).
+ */
+#ifndef AW_COLLECTOR_H
+#define AW_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sensor.h"
+
+enum out_format {
+	OUT_AUTO = 0,   /* text on a TTY, JSON otherwise */
+	OUT_JSON,
+	OUT_TEXT,
+};
+
+#define COLLECTOR_MAX_CLI 64
+
+struct collector_opts {
+	struct sensor_opts sensor;
+	const char *agents_file;          /* NULL: the default signatures */
+	bool no_default_agents;
+	const char *cli_agents[COLLECTOR_MAX_CLI];   /* --agent NAME:PATTERN */
+	size_t n_cli_agents;
+	const char *session_roots[COLLECTOR_MAX_CLI]; /* --session-root PID[:NAME] */
+	size_t n_session_roots;
+	const char *output;               /* NULL or "-": stdout */
+	enum out_format format;
+	bool color;                       /* text: ANSI colors (auto on a TTY) */
+	bool show_forks;                  /* emit fork records too */
+	size_t max_procs;                 /* process table bound */
+	const char *state_dir;            /* status.json goes here */
+	const char *proc_root;            /* normally /proc */
+	int duration_s;                   /* 0: until signalled */
+};
+
+int collector_run(const struct collector_opts *opts, const char *default_agents);
+
+#endif

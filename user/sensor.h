@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel half of agentwatch as seen from userspace: mounts what the BPF
+ * programs need, loads and attaches them, and wraps the maps the collector
+ * writes (sessions, agent names, config) and reads (events, counters).
+ */
+#ifndef AW_SENSOR_H
+#define AW_SENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "agentwatch.h"
+
+struct sensor;
+
+struct sensor_opts {
+	bool verbose;            /* libbpf debug output and verifier logs */
+	bool all_execs;          /* --all */
+	bool no_network;         /* don't attach the cgroup hooks */
+	const char *pin_dir;     /* where the sessions map is pinned ("" = none) */
+	size_t ringbuf_bytes;    /* power of two; 0 = default */
+	uint32_t max_session_procs; /* 0 = default */
+};
+
+/* Called for every ring buffer record; return non-zero to stop polling. */
+typedef int (*sensor_event_fn)(void *ctx, const void *data, size_t size);
+
+int sensor__open(const struct sensor_opts *opts, sensor_event_fn fn, void *ctx,
+		 struct sensor **out);
+void sensor__free(struct sensor *s);  /* detaches, unpins; NULL ok */
+
+/* Poll the ring buffer for up to timeout_ms; returns records handled or -errno. */
+int sensor__poll(struct sensor *s, int timeout_ms);
+
+int sensor__add_agent_name(struct sensor *s, const char *name, uint32_t prefix_bytes,
+			   uint32_t sig_id, uint32_t flags, const char *agent);
+int sensor__set_session(struct sensor *s, uint32_t tgid, const struct aw_session *sess);
+int sensor__get_session(struct sensor *s, uint32_t tgid, struct aw_session *sess);
+
+/* Sums of the per-CPU counters, AW_CNT_MAX of them. */
+int sensor__counters(struct sensor *s, uint64_t out[AW_CNT_MAX]);
+const char *sensor__counter_name(unsigned int idx);
+
+/* What the sensor could set up, for status and doctor. */
+const char *sensor__cgroup_path(const struct sensor *s);
+bool sensor__network_attached(const struct sensor *s);
+
+/* Helpers for other commands. */
+int sensor_mount_bpffs(void);
+int sensor_find_cgroup2(char *path, size_t len);
+int sensor_pinned_sessions_fd(const char *pin_dir);  /* -errno if none */
+
+#define SENSOR_DEFAULT_PIN_DIR "/sys/fs/bpf/agentwatch"
+
+#endif /* AW_SENSOR_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+bool copy_str(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	if (!len)
+		return false;
+	n = strnlen(src, len);
+	if (n == len) {
+		memcpy(dst, src, len - 1);
+		dst[len - 1] = '\0';
+		return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+int mkdir_p(const char *path, unsigned int mode)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	if (!copy_str(tmp, sizeof(tmp), path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int read_file_capped(const char *path, size_t cap, char **buf, size_t *len)
+{
+	size_t used = 0, size = 4096;
+	char *b = NULL;
+	int fd, err = 0;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (!b || used + 1 >= size) {
+			char *nb;
+
+			if (b)
+				size *= 2;
+			nb = realloc(b, size);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			b = nb;
+		}
+		if (used >= cap)
+			break;
+		n = read(fd, b + used, (size - 1 - used) < (cap - used) ? (size - 1 - used) : (cap - used));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		used += n;
+	}
+	close(fd);
+	if (err) {
+		free(b);
+		return err;
+	}
+	b[used] = '\0';
+	*buf = b;
+	*len = used;
+	return 0;
+}
+
+void format_rfc3339_ns(uint64_t unix_ns, char *buf, size_t len)
+{
+	time_t sec = unix_ns / 1000000000ull;
+	struct tm tm;
+	char date[24];
+
+	gmtime_r(&sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09lluZ", date, (unsigned long long)(unix_ns % 1000000000ull));
+}
+
+static uint64_t ts_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+uint64_t boot_to_realtime_offset(void)
+{
+	/* Take the tightest of a few samples so a preemption between the two
+	 * reads doesn't skew every timestamp we print. */
+	uint64_t best = 0, best_gap = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		uint64_t b1 = ts_ns(CLOCK_BOOTTIME);
+		uint64_t r = ts_ns(CLOCK_REALTIME);
+		uint64_t b2 = ts_ns(CLOCK_BOOTTIME);
+
+		if (b2 - b1 < best_gap) {
+			best_gap = b2 - b1;
+			best = r - (b1 + (b2 - b1) / 2);
+		}
+	}
+	return best;
+}
+
+int parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

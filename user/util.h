@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by the collector and the CLI. */
+#ifndef AW_UTIL_H
+#define AW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* strlcpy that says whether it fit.  Always NUL-terminates when len > 0. */
+bool copy_str(char *dst, size_t len, const char *src);
+
+/* mkdir -p; 0 or -1 with errno (EEXIST is not an error). */
+int mkdir_p(const char *path, unsigned int mode);
+
+/* Read at most cap bytes of a file into a new heap buffer (NUL-terminated
+ * one past *len).  0 or -errno. */
+int read_file_capped(const char *path, size_t cap, char **buf, size_t *len);
+
+/* RFC 3339 UTC with nanoseconds: 2026-11-29T16:22:04.123456789Z.  buf >= 32. */
+void format_rfc3339_ns(uint64_t unix_ns, char *buf, size_t len);
+
+/* Offset to add to a CLOCK_BOOTTIME timestamp to get CLOCK_REALTIME. */
+uint64_t boot_to_realtime_offset(void);
+
+/* Parse a decimal unsigned integer that must fill the whole string. */
+int parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -93,6 +93,22 @@ $(OUTPUT)/unit/unit-tests: $(UNIT_SRCS) $(USER_PURE) $(USER_HDRS) tests/unit/tes
 	$(Q)$(CLANG) -g -O1 $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -I$(OUTPUT)/unit \
 		-Itests/unit $(UNIT_SRCS) $(USER_PURE) -o $@
 
+# Fuzz targets: libFuzzer with ASan and UBSan over the parsers.
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+$(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_PURE) $(USER_HDRS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) -o $@
+
+fuzz: deps-test $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 unit: deps-test $(OUTPUT)/unit/unit-tests
 	$(Q)$(OUTPUT)/unit/unit-tests
 
@@ -102,7 +118,7 @@ deps-test:
 run: deps agentwatch
 	./agentwatch run
 
-test: deps-test agentwatch $(OUTPUT)/unit/unit-tests
+test: deps-test agentwatch $(OUTPUT)/unit/unit-tests $(FUZZ_BINS)
 	$(Q)tests/run.sh
 
 integration: deps-test agentwatch

@@ -34,6 +34,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	.output/unit/unit-tests 2>&1 | tee "$tmp/unit"
 tally unit "$tmp/unit" "${PIPESTATUS[0]}"
 
+echo "== fuzz, short pass (make fuzz runs longer)"
+tests/fuzz/run.sh "${FUZZ_SHORT_SECONDS:-5}" 2>&1 | tee "$tmp/fuzz"
+tally fuzz "$tmp/fuzz" "${PIPESTATUS[0]}"
+
 echo "== integration tests (real BPF)"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "integration tests need root (sudo make test)" >&2

@@ -136,6 +136,11 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	n = r > 0 ? r : 0;
 
 	sess = session_of(tgid);
+	if (sess && (sess->flags & AW_SESS_UNANNOUNCED) && sess->root_tgid == tgid) {
+		/* A declared root's first exec: that is where the session starts. */
+		sess->flags &= ~AW_SESS_UNANNOUNCED;
+		flags |= AW_EXEC_SESSION_START;
+	}
 	if (!sess) {
 		if (n > 1) {
 			__u32 b = basename_off(s->data + AW_ARGV_MAX, n - 1);

@@ -49,10 +49,15 @@ struct aw_session {
 	__u32 root_tgid;
 	__u32 sig_id;      /* index into the collector's signature table */
 	__u32 reason;      /* enum aw_reason */
-	__u32 flags;       /* reserved */
+	__u32 flags;       /* AW_SESS_* */
 	char  agent[AW_AGENT_LEN];
 };
 _Static_assert(sizeof(struct aw_session) == 64, "aw_session size");
+
+/* Set by whoever declares a session from userspace before the root execs
+ * (agentwatch exec); the kernel clears it at the root's next exec and marks
+ * that exec as the session's start. */
+#define AW_SESS_UNANNOUNCED (1u << 0)
 
 /* Key of the `agent_names` LPM trie: a NUL-padded basename.  An entry whose
  * prefix covers the NUL is an exact name; one that stops short is a prefix. */

@@ -409,7 +409,7 @@ static struct session *session_for(struct collector *c, uint64_t id)
 
 static bool probe_candidate(struct collector *c, const struct dexec *d, uint32_t *sig_id)
 {
-	char path[64], *env = NULL, exe[PATH_MAX], fname[PATH_MAX];
+	char path[64], *env = NULL, exe[PATH_MAX], fname[PATH_MAX], cwd[PATH_MAX];
 	struct agent_probe pr = {0};
 	size_t env_len = 0;
 	int hit;
@@ -426,6 +426,11 @@ static bool probe_candidate(struct collector *c, const struct dexec *d, uint32_t
 		fname[d->filename.len] = '\0';
 		pr.filename = fname;
 	}
+	if (d->cwd.s && d->cwd.len < sizeof(cwd)) {
+		memcpy(cwd, d->cwd.s, d->cwd.len);
+		cwd[d->cwd.len] = '\0';
+		pr.cwd = cwd;
+	}
 	pr.argv = d->argv.s;
 	pr.argv_len = d->argv.len;
 	pr.env = env;
@@ -435,13 +440,8 @@ static bool probe_candidate(struct collector *c, const struct dexec *d, uint32_t
 	return hit == 1;
 }
 
-struct pidpair {
-	uint32_t pid, ppid;
-	uint64_t start;
-};
-
 struct pairs {
-	struct pidpair *v;
+	struct proc_pair *v;
 	size_t n, cap;
 };
 
@@ -451,7 +451,7 @@ static int collect_pair(const struct procinfo *pi, void *ctx)
 
 	if (ps->n == ps->cap) {
 		size_t cap = ps->cap ? ps->cap * 2 : 1024;
-		struct pidpair *nv = realloc(ps->v, cap * sizeof(*nv));
+		struct proc_pair *nv = realloc(ps->v, cap * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
@@ -460,49 +460,28 @@ static int collect_pair(const struct procinfo *pi, void *ctx)
 	}
 	ps->v[ps->n].pid = pi->pid;
 	ps->v[ps->n].ppid = pi->ppid;
-	ps->v[ps->n].start = pi->start_ns;
 	ps->n++;
 	return 0;
 }
 
 /* Put pid's descendants that exist now into the session.  Used when the
- * collector, not the kernel, opened the session: children forked before the
- * map entry was written did not inherit it. */
+ * collector, not the kernel, opened the session: children forked between the
+ * exec and our map write did not inherit it. */
 static void adopt_descendants(struct collector *c, uint32_t root, const struct aw_session *ks)
 {
 	struct pairs ps = {0};
-	bool grew = true;
-	uint32_t *in = NULL;
-	size_t n_in = 0, i, j;
+	uint32_t *kids = NULL;
+	size_t n = 0, i;
 
 	if (procscan__each(c->o->proc_root, false, collect_pair, &ps) < 0 || !ps.n)
 		goto out;
-	in = calloc(ps.n + 1, sizeof(*in));
-	if (!in)
+	if (procscan__descendants(ps.v, ps.n, root, &kids, &n))
 		goto out;
-	in[n_in++] = root;
-	/* Fixed point over ppid links; the process count bounds the passes. */
-	while (grew) {
-		grew = false;
-		for (i = 0; i < ps.n; i++) {
-			bool member = false, parent_in = false;
-
-			for (j = 0; j < n_in; j++) {
-				if (in[j] == ps.v[i].pid)
-					member = true;
-				if (in[j] == ps.v[i].ppid)
-					parent_in = true;
-			}
-			if (member || !parent_in)
-				continue;
-			in[n_in++] = ps.v[i].pid;
-			grew = true;
-			if (sensor__set_session(c->sensor, ps.v[i].pid, ks))
-				c->uc.kernel_map_errors++;
-		}
-	}
+	for (i = 0; i < n; i++)
+		if (sensor__set_session(c->sensor, kids[i], ks))
+			c->uc.kernel_map_errors++;
 out:
-	free(in);
+	free(kids);
 	free(ps.v);
 }
 
@@ -925,6 +904,36 @@ static int push_name(const char *name, uint32_t prefix_bytes, uint32_t sig_id, u
 	return err;
 }
 
+/*
+ * The path a running process was exec'd by, as far as /proc still tells:
+ * the kernel set comm to the basename of that path (cut to 15 bytes), and
+ * the path itself is argv[0] for a binary or symlink, or argv[1] or argv[2]
+ * for a #! script (after the interpreter and its optional argument).  Only
+ * an argument whose basename agrees with comm is taken, so `vim claude` is
+ * not mistaken for claude.
+ */
+static const char *scan_filename(const struct procinfo *pi)
+{
+	size_t clen = strnlen(pi->comm, sizeof(pi->comm));
+	size_t off = 0;
+	int k;
+
+	if (!clen || !pi->argv)
+		return NULL;
+	for (k = 0; k < 3 && off < pi->argv_len; k++) {
+		const char *arg = pi->argv + off;
+		size_t n = strnlen(arg, pi->argv_len - off);
+		const char *base = memrchr(arg, '/', n);
+
+		base = base ? base + 1 : arg;
+		if (off + n < pi->argv_len && strncmp(base, pi->comm, clen) == 0 &&
+		    strlen(base) >= clen && (strlen(base) == clen || clen == 15))
+			return arg;
+		off += n + 1;
+	}
+	return NULL;
+}
+
 struct scanned {
 	struct procinfo *v;   /* argv/env released after matching */
 	size_t n, cap;
@@ -1073,6 +1082,8 @@ static int seed_sessions(struct collector *c)
 			if (taken[i] || sc.v[i].pid == (uint32_t)getpid())
 				continue;
 			pr.exe = sc.v[i].exe[0] ? sc.v[i].exe : NULL;
+			pr.filename = scan_filename(&sc.v[i]);
+			pr.cwd = sc.v[i].cwd[0] ? sc.v[i].cwd : NULL;
 			pr.argv = sc.v[i].argv;
 			pr.argv_len = sc.v[i].argv_len;
 			pr.env = sc.v[i].env;
@@ -1120,7 +1131,7 @@ static int load_agents(struct collector *c, const char *default_file)
 	for (i = 0; i < c->o->n_cli_agents; i++) {
 		r = agentset__add_cli(c->agents, c->o->cli_agents[i], err, sizeof(err));
 		if (r) {
-			fprintf(stderr, "agentwatch: --agent %s: %s\n", c->o->cli_agents[i], err);
+			fprintf(stderr, "agentwatch: %s (in --agent %s)\n", err, c->o->cli_agents[i]);
 			return r;
 		}
 	}

@@ -252,6 +252,7 @@ static int cmd_exec(int argc, char **argv)
 	s.id = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	s.root_tgid = me;
 	s.reason = AW_REASON_DECLARED_EXEC;
+	s.flags = AW_SESS_UNANNOUNCED;
 	s.sig_id = UINT32_MAX;
 	copy_str(s.agent, sizeof(s.agent), agent);
 	if (procscan__one("/proc", me, false, &pi) == 0) {

@@ -1,0 +1,1317 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Real-BPF integration tests for agentwatch.
+
+Every function named test_* in this module is a test; they are found by name
+so none can be forgotten.  Each test starts its own agentwatch instance (own
+pin dir under /sys/fs/bpf, own state dir and output file under a temp dir),
+starts real process trees (a fake agent script with a name unique to this
+run -> shell -> command) and asserts on the JSON records agentwatch printed.
+
+Safety on a shared machine: every process a test starts is tracked by pid and
+killed by pid (or by the process group it leads, while its pid is still held)
+at the end of the test; every wait is bounded; nothing is killed by name.
+
+usage: python3 tests/integration/run.py [NAME-SUBSTRING]
+env:   AGENTWATCH=path  binary under test (default: ./agentwatch at the repo root)
+       AW_TEST_TIMEOUT=seconds  per-test bound (default 45)
+Prints `ok NAME` / `FAIL NAME: reason` per test and one closing line
+`N passed, N failed`; exits 1 if any test failed.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AGENTWATCH = os.path.abspath(os.environ.get("AGENTWATCH", os.path.join(REPO, "agentwatch")))
+PY = os.path.realpath(sys.executable)
+TEST_TIMEOUT = float(os.environ.get("AW_TEST_TIMEOUT", "45"))
+RUN_ID = os.getpid()
+BPFFS = "/sys/fs/bpf"
+
+START_TIMEOUT = 20.0     # agentwatch load + attach
+STOP_TIMEOUT = 10.0      # SIGINT -> exit
+EVENT_TIMEOUT = 10.0     # a record we expect to appear
+
+_seq = [0]
+
+
+def unique(tag=""):
+    """A name unique to this run: awtest-<pid>-<n>."""
+    _seq[0] += 1
+    return "awtest-%d-%s%d" % (RUN_ID, tag, _seq[0])
+
+
+def real(path):
+    return os.path.realpath(path)
+
+
+BASH = real("/bin/bash")
+SH = real("/bin/sh")
+LS = real("/bin/ls")
+RM = real("/bin/rm")
+MV = real("/bin/mv")
+TRUE = real("/bin/true")
+ECHO = real("/bin/echo")
+SLEEP = real("/bin/sleep")
+
+
+# ---- failures --------------------------------------------------------------
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+class TestTimeout(BaseException):
+    """Raised by SIGALRM; BaseException so a test's own `except Exception`
+    cannot swallow it."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise Fail("%s: expected %r, got %r" % (what, expected, actual))
+
+
+def short(rec, limit=600):
+    if isinstance(rec, dict):
+        rec = {k: v for k, v in rec.items() if k != "_raw"}
+    s = json.dumps(rec, ensure_ascii=True)
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+# ---- process tracking ------------------------------------------------------
+
+
+class Procs:
+    """Processes started by the current test.  Each is started in a new
+    process group it leads; the leader is not reaped until cleanup, so its
+    pid (and therefore the group id) cannot be reused before we kill it."""
+
+    def __init__(self):
+        self.procs = []
+
+    def spawn(self, argv, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        kw.setdefault("start_new_session", True)
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in reversed(self.procs):
+            if p.returncode is None:
+                # Leader not reaped yet: the group id is still ours.
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                try:
+                    os.kill(p.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
+        self.procs = []
+
+
+PROCS = Procs()
+
+
+def exited(p):
+    """Exit status of p without reaping it (None while running)."""
+    try:
+        r = os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return p.returncode
+    if r is None or r.si_pid == 0:
+        return None
+    if r.si_code == os.CLD_EXITED:
+        return r.si_status
+    return -r.si_status
+
+
+def wait_exit(p, timeout=EVENT_TIMEOUT, what=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rc = exited(p)
+        if rc is not None:
+            return rc
+        time.sleep(0.02)
+    raise Fail("%s (pid %d) did not exit within %.0fs" % (what or p.args, p.pid, timeout))
+
+
+def run_cmd(argv, timeout=15, **kw):
+    """Run a short command to completion (bounded; killed by pid on timeout)."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    try:
+        return subprocess.run(argv, timeout=timeout, **kw)
+    except subprocess.TimeoutExpired:
+        raise Fail("%r did not finish within %ss" % (argv, timeout))
+
+
+# ---- temp dirs -------------------------------------------------------------
+
+
+class TempDirs:
+    def __init__(self):
+        self.dirs = []
+
+    def make(self, tag="t"):
+        d = real(tempfile.mkdtemp(prefix="awtest-%d-%s-" % (RUN_ID, tag)))
+        self.dirs.append(d)
+        return d
+
+    def cleanup(self):
+        for d in self.dirs:
+            shutil.rmtree(d, ignore_errors=True)
+        self.dirs = []
+
+
+TMP = TempDirs()
+
+
+def fake_agent(body, name=None, dirpath=None):
+    """An executable #!/bin/bash script with a unique basename; returns its
+    absolute path (the basename is the agent name to declare)."""
+    name = name or unique()
+    d = dirpath or TMP.make("agent")
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/bash\n" + body + "\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def sq(s):
+    """Single-quote s for a shell."""
+    return "'" + str(s).replace("'", "'\\''") + "'"
+
+
+# ---- agentwatch instances --------------------------------------------------
+
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork"}
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
+SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
+INSTANCES = []
+
+
+class Agentwatch:
+    def __init__(self, agents=(), extra=(), name=None):
+        self.name = name or unique("aw")
+        self.dir = TMP.make("aw")
+        self.pin_dir = os.path.join(BPFFS, self.name)
+        self.state_dir = os.path.join(self.dir, "state")
+        self.out = os.path.join(self.dir, "out.jsonl")
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.argv = [AGENTWATCH, "run", "--json", "--no-default-agents"]
+        for a in agents:
+            self.argv += ["--agent", a]
+        self.argv += ["--pin-dir", self.pin_dir, "--state-dir", self.state_dir, "-o", self.out]
+        self.argv += list(extra)
+        self.proc = None
+        self.rc = None
+        self._off = 0
+        self._buf = b""
+        self.recs = []
+        self.bad = []   # (line, error) for lines that are not valid JSON / UTF-8
+
+    # -- life cycle
+
+    def start(self):
+        self._errf = open(self.err_path, "wb")
+        self.proc = PROCS.spawn(self.argv, stderr=self._errf)
+        INSTANCES.append(self)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if "agentwatch: watching" in self.stderr():
+                return self
+            rc = exited(self.proc)
+            if rc is not None:
+                raise Fail("agentwatch exited %s before it was ready; stderr: %s"
+                           % (rc, self.stderr()[-2000:]))
+            time.sleep(0.05)
+        raise Fail("agentwatch not ready within %.0fs; stderr: %s"
+                   % (START_TIMEOUT, self.stderr()[-2000:]))
+
+    def stderr(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        """SIGINT by pid, bounded wait; returns the exit code."""
+        if self.proc is None or self.rc is not None:
+            return self.rc
+        if exited(self.proc) is None:
+            os.kill(self.proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline and exited(self.proc) is None:
+            time.sleep(0.05)
+        if exited(self.proc) is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+            self.rc = "killed"
+            raise Fail("agentwatch did not stop within %.0fs of SIGINT" % STOP_TIMEOUT)
+        self.proc.wait(timeout=5)
+        self.rc = self.proc.returncode
+        self._errf.close()
+        return self.rc
+
+    def cleanup(self):
+        if self.proc is not None and self.proc.returncode is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        # Our own, uniquely named pin dir: remove what the instance left.
+        if os.path.isdir(self.pin_dir):
+            for root, dirs, files in os.walk(self.pin_dir, topdown=False):
+                for f in files:
+                    try:
+                        os.unlink(os.path.join(root, f))
+                    except OSError:
+                        pass
+                for d in dirs:
+                    try:
+                        os.rmdir(os.path.join(root, d))
+                    except OSError:
+                        pass
+            try:
+                os.rmdir(self.pin_dir)
+            except OSError:
+                pass
+
+    # -- records
+
+    def _read(self):
+        try:
+            with open(self.out, "rb") as f:
+                f.seek(self._off)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        self._off += len(data)
+        self._buf += data
+        *lines, self._buf = self._buf.split(b"\n")
+        for raw in lines:
+            if not raw:
+                continue
+            try:
+                txt = raw.decode("utf-8")          # JSON text must be UTF-8
+                rec = json.loads(txt)              # strict: no raw control chars
+                if not isinstance(rec, dict):
+                    raise ValueError("not an object")
+            except (UnicodeDecodeError, ValueError) as e:
+                self.bad.append((raw, str(e)))
+                continue
+            rec["_raw"] = raw
+            self.recs.append(rec)
+
+    def records(self, pred=None):
+        self._read()
+        return [r for r in self.recs if pred is None or pred(r)]
+
+    def wait_for(self, pred, what, timeout=EVENT_TIMEOUT, count=1):
+        """Poll the output until `count` records satisfy pred; return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.records(pred)
+            if len(got) >= count:
+                return got
+            if time.monotonic() >= deadline:
+                break
+            if self.proc is not None and exited(self.proc) is not None:
+                raise Fail("agentwatch exited (%s) while waiting for %s; stderr: %s"
+                           % (exited(self.proc), what, self.stderr()[-1500:]))
+            time.sleep(0.05)
+        raise Fail("no %s within %.0fs (%d of %d found); records seen: %d%s"
+                   % (what, timeout, len(got), count, len(self.recs), self.dump_hint()))
+
+    def dump_hint(self, n=6):
+        recs = self.records()
+        if not recs:
+            return "; output empty"
+        return "; last records: " + " | ".join(
+            short({k: v for k, v in r.items() if k not in ("_raw", "lineage")}, 300)
+            for r in recs[-n:])
+
+    def check_invariants(self):
+        """Schema checks every record of every test must pass."""
+        recs = self.records()
+        if self.bad:
+            raw, e = self.bad[0]
+            raise Fail("%d output line(s) are not valid JSON/UTF-8, first: %s (%r)"
+                       % (len(self.bad), e, raw[:300]))
+        for r in recs:
+            t = r.get("type")
+            check(t in RECORD_TYPES, "record with bad type: %s" % short(r))
+            for k in ("time", "pid", "tid", "ppid", "session"):
+                check(k in r, "record without %r: %s" % (k, short(r)))
+            check(isinstance(r["time"], str) and TIME_RE.match(r["time"]),
+                  "time not RFC 3339 with ns in UTC: %r" % r["time"])
+            s = r["session"]
+            if s is None:
+                continue
+            check(isinstance(s, str) and SESSION_RE.match(s),
+                  "session id not 16 hex chars: %r" % s)
+            a = r.get("attribution")
+            check(isinstance(a, dict) and a.get("reason") in (
+                "signature", "running-at-start", "declared-session-root", "declared-exec"),
+                "bad attribution %r in %s" % (a, short(r)))
+            check(isinstance(r.get("lineage"), list) and r["lineage"],
+                  "session record without lineage: %s" % short(r))
+            check(isinstance(r.get("lineage_complete"), bool),
+                  "lineage_complete not a bool: %s" % short(r))
+            if r["lineage_complete"]:
+                eq(r["lineage"][0]["pid"], a.get("root_pid"),
+                   "complete lineage's first pid vs attribution.root_pid in %s" % short(r, 300))
+            if t == "exec":
+                check(r.get("session_start") in (True, False), "exec without session_start")
+
+
+def start_agentwatch(agents=(), extra=()):
+    """agents: iterable of 'NAME:PATTERN'."""
+    return Agentwatch(agents, extra).start()
+
+
+def stop(aw):
+    return aw.stop()
+
+
+# ---- record helpers --------------------------------------------------------
+
+
+def is_exec(argv0=None, argv=None, contains=None):
+    def pred(r):
+        if r.get("type") != "exec":
+            return False
+        a = r.get("argv") or []
+        if argv is not None and a != argv:
+            return False
+        if argv0 is not None and (not a or a[0] != argv0):
+            return False
+        if contains is not None and contains not in a:
+            return False
+        return True
+    return pred
+
+
+def of_pid(pid, typ=None):
+    return lambda r: r.get("pid") == pid and (typ is None or r.get("type") == typ)
+
+
+def lineage_pids(r):
+    return [e.get("pid") for e in r.get("lineage") or []]
+
+
+def check_lineage(r, root_pid, what):
+    lin = r.get("lineage") or []
+    check(lin, "%s: empty lineage: %s" % (what, short(r)))
+    eq(r.get("lineage_complete"), True, "%s: lineage_complete" % what)
+    eq(lin[0].get("pid"), root_pid, "%s: lineage[0].pid (agent root)" % what)
+    eq(lin[-1].get("pid"), r.get("pid"), "%s: lineage[-1].pid (the process itself)" % what)
+    pids = lineage_pids(r)
+    eq(len(set(pids)), len(pids), "%s: lineage pids are distinct" % what)
+
+
+def run_agent(script, cwd=None, timeout=EVENT_TIMEOUT, expect_rc=0, env=None):
+    """Run a fake agent to completion (its pid stays unreaped until cleanup)."""
+    p = PROCS.spawn([script], cwd=cwd, env=env)
+    rc = wait_exit(p, timeout, what=os.path.basename(script))
+    if expect_rc is not None:
+        eq(rc, expect_rc, "exit status of fake agent %s" % os.path.basename(script))
+    return p
+
+
+def run_agent_argv(argv, timeout=EVENT_TIMEOUT, expect_rc=0):
+    p = PROCS.spawn(argv)
+    rc = wait_exit(p, timeout, what=argv[0])
+    if expect_rc is not None:
+        eq(rc, expect_rc, "exit status of %s" % argv[0])
+    return p
+
+
+def status_sessions(aw, pred=None, timeout=3.0):
+    """Sessions listed in aw's status.json; waits (bounded) for one matching pred."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(os.path.join(aw.state_dir, "status.json")) as f:
+                got = [x for x in json.load(f).get("sessions") or [] if pred is None or pred(x)]
+        except (OSError, ValueError):
+            got = []
+        if got or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.1)
+
+
+def agent_spec(script):
+    n = os.path.basename(script)
+    return "%s:%s" % (n, n)
+
+
+def session_start_of(aw, p, name):
+    """The exec record that opened p's session."""
+    r = aw.wait_for(lambda r: r.get("type") == "exec" and r.get("pid") == p.pid
+                    and r.get("session_start") is True,
+                    "session_start exec of agent %s (pid %d)" % (name, p.pid))[0]
+    return r
+
+
+# ---- tests -----------------------------------------------------------------
+
+
+def test_session_lineage():
+    ws = TMP.make("ws")
+    target = TMP.make("lsdir")
+    open(os.path.join(target, "somefile"), "w").close()
+    # `; exit $?` keeps bash from exec'ing ls in place, so ls is bash's child.
+    agent = fake_agent("%s -c %s" % (BASH, sq("/bin/ls %s; exit $?" % target)))
+    name = os.path.basename(agent)
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent, cwd=ws)
+    ls = aw.wait_for(is_exec(argv=["/bin/ls", target]), "exec record of /bin/ls")[0]
+    root = session_start_of(aw, p, name)
+    bash = aw.wait_for(lambda r: r.get("type") == "exec" and r.get("pid") == ls.get("ppid")
+                       and (r.get("argv") or [])[1:2] == ["-c"], "exec record of bash -c")[0]
+
+    # the agent root
+    eq(root.get("attribution", {}).get("reason"), "signature", "agent attribution.reason")
+    eq(root.get("attribution", {}).get("root_pid"), p.pid, "agent attribution.root_pid")
+    eq(root.get("agent"), name, "agent name")
+    eq(root.get("filename"), agent, "agent exec filename")
+    eq(root.get("exe"), BASH, "agent exe (a #! script's exe is its interpreter)")
+    eq(root.get("argv"), ["/bin/bash", agent], "agent argv")
+    eq(root.get("workspace"), ws, "workspace")
+    check(SESSION_RE.match(root.get("session") or ""), "agent session id %r" % root.get("session"))
+
+    # one session for agent, bash and ls
+    eq(bash.get("session"), root["session"], "bash's session")
+    eq(ls.get("session"), root["session"], "ls's session")
+    eq(ls.get("session_start"), False, "ls session_start")
+    eq(bash.get("session_start"), False, "bash session_start")
+    eq(bash.get("ppid"), p.pid, "bash's ppid")
+    eq(ls.get("ppid"), bash["pid"], "ls's ppid")
+
+    # ls's lineage: agent -> bash -> ls
+    eq(lineage_pids(ls), [p.pid, bash["pid"], ls["pid"]], "ls lineage pids")
+    eq(ls.get("lineage_complete"), True, "ls lineage_complete")
+    lin = ls["lineage"]
+    eq([e.get("exe") for e in lin], [BASH, BASH, LS], "ls lineage exes")
+    eq(lin[0].get("argv"), ["/bin/bash", agent], "lineage[0].argv")
+    eq(lin[1].get("argv"), [BASH, "-c", "/bin/ls %s; exit $?" % target], "lineage[1].argv")
+    eq(lin[2].get("argv"), ["/bin/ls", target], "lineage[2].argv")
+
+    # the ls exec itself
+    eq(ls.get("exe"), LS, "ls exe")
+    eq(ls.get("filename"), "/bin/ls", "ls filename")
+    eq(ls.get("argc"), 2, "ls argc")
+    eq(ls.get("argv_truncated"), False, "ls argv_truncated")
+    eq(ls.get("argv_bytes"), len("/bin/ls") + 1 + len(target) + 1, "ls argv_bytes")
+    eq(ls.get("cwd"), ws, "ls cwd")
+    eq(ls.get("comm"), "ls", "ls comm")
+    eq(ls.get("uid"), 0, "ls uid")
+    eq(ls.get("euid"), 0, "ls euid")
+    eq(ls.get("workspace"), ws, "ls workspace")
+    eq(ls.get("attribution", {}).get("root_pid"), p.pid, "ls attribution.root_pid")
+    eq(ls.get("attribution", {}).get("reason"), "signature", "ls attribution.reason")
+
+    # the ls exit record carries the image and the same lineage
+    ex = aw.wait_for(of_pid(ls["pid"], "exit"), "exit record of ls")[0]
+    eq(ex.get("exit_code"), 0, "ls exit_code")
+    eq(ex.get("exe"), LS, "ls exit exe")
+    eq(ex.get("session"), root["session"], "ls exit session")
+    stop(aw)
+
+
+def test_rm_file_event():
+    scratch = TMP.make("scratch")
+    victim = os.path.join(scratch, "victim-file")
+    open(victim, "w").close()
+    agent = fake_agent("%s %s" % (RM, sq(victim)))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent, cwd=scratch)
+    f = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path") == victim,
+                    "file record for %s" % victim)[0]
+    check(f.get("op") in ("unlinkat", "unlink"), "op: expected unlinkat|unlink, got %r" % f.get("op"))
+    eq(f.get("path_arg"), victim, "path_arg")
+    eq(f.get("result"), 0, "result")
+    eq(f.get("error"), None, "error")
+    if f.get("op") == "unlinkat":
+        eq(f.get("removedir"), False, "removedir")
+    eq(f.get("exe"), RM, "file record exe")
+    eq(f.get("cwd"), scratch, "file record cwd")
+    check_lineage(f, p.pid, "rm file record")
+    eq(f["lineage"][-1].get("exe"), RM, "lineage[-1].exe")
+    eq(f["lineage"][-1].get("argv"), [RM, victim], "lineage[-1].argv")
+    eq(len(f["lineage"]), 2, "lineage length (agent -> rm)")
+    eq(f.get("attribution", {}).get("reason"), "signature", "attribution.reason")
+    check(not os.path.exists(victim), "%s still exists" % victim)
+    stop(aw)
+
+
+def test_python_unlink():
+    base = TMP.make("py")
+    os.makedirs(os.path.join(base, "rel"))
+    for n in ("name", "name2"):
+        open(os.path.join(base, "rel", n), "w").close()
+    code = 'import os; os.unlink("rel/name"); os.unlink("./rel/../rel//name2")'
+    agent = fake_agent("cd %s && %s -c %s" % (sq(base), PY, sq(code)))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+    f1 = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") == "rel/name",
+                     "file record with path_arg rel/name")[0]
+    f2 = aw.wait_for(lambda r: r.get("type") == "file"
+                     and r.get("path_arg") == "./rel/../rel//name2",
+                     "file record with path_arg ./rel/../rel//name2")[0]
+    for f, want in ((f1, os.path.join(base, "rel", "name")),
+                    (f2, os.path.join(base, "rel", "name2"))):
+        what = "unlink(%r)" % f.get("path_arg")
+        check(f.get("op") in ("unlink", "unlinkat"), "%s: op %r" % (what, f.get("op")))
+        eq(f.get("path"), want, "%s: normalised absolute path" % what)
+        eq(f.get("result"), 0, "%s: result" % what)
+        eq(f.get("cwd"), base, "%s: cwd" % what)
+        eq(f.get("exe"), PY, "%s: exe" % what)
+        check_lineage(f, p.pid, what)
+        eq(f["lineage"][-1].get("exe"), PY, "%s: lineage[-1].exe" % what)
+        eq(f["lineage"][-1].get("argv"), [PY, "-c", code], "%s: lineage[-1].argv" % what)
+    check(not os.path.exists(os.path.join(base, "rel", "name")), "rel/name not deleted")
+    stop(aw)
+
+
+def _free_port(family=socket.AF_INET, host="127.0.0.1", kind=socket.SOCK_STREAM):
+    s = socket.socket(family, kind)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_tcp_connect():
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(8)
+        port = lst.getsockname()[1]
+        closed = _free_port()
+        code = ("import socket\n"
+                "s = socket.create_connection(('127.0.0.1', %d)); s.close()\n"
+                "t = socket.socket()\n"
+                "rc = t.connect_ex(('127.0.0.1', %d)); t.close()\n"
+                "assert rc != 0, rc\n" % (port, closed))
+        agent = fake_agent("%s -c %s" % (PY, sq(code)))
+        aw = start_agentwatch([agent_spec(agent)])
+        p = run_agent(agent)
+        ok = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == port,
+                         "net record for 127.0.0.1:%d" % port)[0]
+        eq(ok.get("op"), "connect", "op")
+        eq(ok.get("family"), "ipv4", "family")
+        eq(ok.get("protocol"), "tcp", "protocol")
+        eq(ok.get("address"), "127.0.0.1", "address")
+        eq(ok.get("result"), 0, "result of connect to the listener")
+        eq(ok.get("error"), None, "error of connect to the listener")
+        eq(ok.get("exe"), PY, "exe")
+        check_lineage(ok, p.pid, "net record")
+        bad = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == closed,
+                          "net record for the refused 127.0.0.1:%d" % closed)[0]
+        eq(bad.get("op"), "connect", "refused: op")
+        eq(bad.get("protocol"), "tcp", "refused: protocol")
+        eq(bad.get("address"), "127.0.0.1", "refused: address")
+        eq(bad.get("result"), -111, "refused: result")
+        eq(bad.get("error"), "ECONNREFUSED", "refused: error")
+        eq(bad.get("session"), ok.get("session"), "refused: session")
+        stop(aw)
+    finally:
+        lst.close()
+
+
+def _have_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            s.bind(("::1", 0))
+        finally:
+            s.close()
+        return True
+    except OSError:
+        return False
+
+
+def test_ipv6_and_udp():
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v6 = None
+    try:
+        udp.bind(("127.0.0.1", 0))
+        uport = udp.getsockname()[1]
+        code = ("import socket\n"
+                "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "u.sendto(b'awtest', ('127.0.0.1', %d)); u.close()\n" % uport)
+        have6 = _have_ipv6_loopback()
+        if have6:
+            v6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            v6.bind(("::1", 0))
+            v6.listen(4)
+            v6port = v6.getsockname()[1]
+            code += ("s = socket.create_connection(('::1', %d)); s.close()\n" % v6port)
+        else:
+            print("  note: no ::1 on this host; ipv6 half skipped", flush=True)
+        agent = fake_agent("%s -c %s" % (PY, sq(code)))
+        aw = start_agentwatch([agent_spec(agent)])
+        p = run_agent(agent)
+        u = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == uport,
+                        "net record for udp 127.0.0.1:%d" % uport)[0]
+        eq(u.get("op"), "sendmsg", "udp: op")
+        eq(u.get("protocol"), "udp", "udp: protocol")
+        eq(u.get("family"), "ipv4", "udp: family")
+        eq(u.get("address"), "127.0.0.1", "udp: address")
+        check(u.get("result") in (None, 6), "udp: result expected null or 6 bytes, got %r"
+              % u.get("result"))
+        check_lineage(u, p.pid, "udp record")
+        udp.settimeout(2)
+        try:
+            data = udp.recv(64)
+        except socket.timeout:
+            data = None
+        eq(data, b"awtest", "datagram received by the test")
+        if have6:
+            r6 = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == v6port,
+                             "net record for [::1]:%d" % v6port)[0]
+            eq(r6.get("op"), "connect", "ipv6: op")
+            eq(r6.get("family"), "ipv6", "ipv6: family")
+            eq(r6.get("protocol"), "tcp", "ipv6: protocol")
+            eq(r6.get("address"), "::1", "ipv6: address")
+            eq(r6.get("result"), 0, "ipv6: result")
+            check_lineage(r6, p.pid, "ipv6 record")
+        stop(aw)
+    finally:
+        udp.close()
+        if v6:
+            v6.close()
+
+
+def test_double_fork_daemon():
+    marker = unique("dmark")
+    agent = fake_agent("( setsid /bin/sh -c %s & )\nexit 0"
+                       % sq("sleep 0.5; exec /bin/echo %s" % marker))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+    root = session_start_of(aw, p, os.path.basename(agent))
+    root_exit = aw.wait_for(of_pid(p.pid, "exit"), "exit record of the agent")[0]
+    echo = aw.wait_for(is_exec(argv=["/bin/echo", marker]), "exec of the daemon's echo",
+                       timeout=EVENT_TIMEOUT)[0]
+    check(echo["time"] > root_exit["time"],
+          "echo exec (%s) should come after the agent exited (%s)"
+          % (echo["time"], root_exit["time"]))
+    eq(echo.get("session"), root.get("session"), "daemon echo's session")
+    eq(echo.get("agent"), root.get("agent"), "daemon echo's agent")
+    eq(echo.get("exe"), ECHO, "echo exe")
+    check_lineage(echo, p.pid, "daemon echo")
+    eq(echo["lineage"][0].get("argv"), ["/bin/bash", agent], "lineage[0].argv (agent)")
+    eq(echo["lineage"][-1].get("argv"), ["/bin/echo", marker], "lineage[-1].argv")
+    check(len(echo["lineage"]) >= 3, "lineage should pass through the subshells: %r"
+          % lineage_pids(echo))
+    check(echo.get("ppid") != p.pid, "echo's parent should not be the agent (ppid %r)"
+          % echo.get("ppid"))
+    stop(aw)
+
+
+def test_outside_session_silent():
+    scratch = TMP.make("outside")
+    out_mark = unique("outmark")
+    in_mark = unique("inmark")
+    body = "/bin/true %s; /bin/rm -f %s; exit 0"
+    agent = fake_agent(body % (in_mark, sq(os.path.join(scratch, in_mark))))
+    aw = start_agentwatch([agent_spec(agent)])
+    open(os.path.join(scratch, out_mark), "w").close()
+    open(os.path.join(scratch, in_mark), "w").close()
+    # outside any session, straight from the test
+    r = run_cmd(["/bin/sh", "-c", body % (out_mark, sq(os.path.join(scratch, out_mark)))])
+    eq(r.returncode, 0, "outside command exit status")
+    # then the same inside the agent: once these are out, the earlier ones would be too
+    run_agent(agent)
+    aw.wait_for(is_exec(argv=["/bin/true", in_mark]), "in-session /bin/true exec")
+    aw.wait_for(lambda r: r.get("type") == "file" and in_mark in (r.get("path") or ""),
+                "in-session rm file record")
+    time.sleep(0.3)
+    leaked = [x for x in aw.records() if out_mark.encode() in x["_raw"]]
+    check(not leaked, "outside-session activity was reported: %s"
+          % (short(leaked[0]) if leaked else ""))
+    stop(aw)
+
+    # with --all an outside exec is reported, with session null
+    all_mark = unique("allmark")
+    aw2 = start_agentwatch([agent_spec(agent)], extra=["--all"])
+    r = run_cmd(["/bin/true", all_mark])
+    eq(r.returncode, 0, "outside /bin/true exit status")
+    x = aw2.wait_for(is_exec(argv=["/bin/true", all_mark]), "--all exec of /bin/true")[0]
+    eq(x.get("session"), None, "--all outside exec session")
+    eq(x.get("agent"), None, "--all outside exec agent")
+    eq(x.get("exe"), TRUE, "--all outside exec exe")
+    eq(x.get("session_start"), False, "--all outside exec session_start")
+    stop(aw2)
+
+
+def test_exit_codes():
+    d = TMP.make("exit")
+    pidfile = os.path.join(d, "sleep.pid")
+    agent = fake_agent("/bin/sh -c 'exit 7'\n/bin/sleep 30 &\nspid=$!\necho $spid > %s\n"
+                       "wait $spid\n" % sq(pidfile))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = PROCS.spawn([agent])
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    spid = None
+    while time.monotonic() < deadline:
+        try:
+            with open(pidfile) as f:
+                txt = f.read()
+            if txt.endswith("\n"):
+                spid = int(txt)
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    check(spid, "the agent did not write the sleep pid within %.0fs" % EVENT_TIMEOUT)
+    # make sure the pid is our agent's sleep before killing it
+    aw.wait_for(lambda r: r.get("type") == "exec" and r.get("pid") == spid
+                and r.get("argv") == ["/bin/sleep", "30"], "exec of sleep 30 (pid %d)" % spid)
+    with open("/proc/%d/stat" % spid) as f:
+        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+    eq(ppid, p.pid, "parent of the sleep to kill")
+    os.kill(spid, signal.SIGKILL)
+    rc = wait_exit(p, what="agent")
+    eq(rc, 128 + 9, "agent status (bash `wait PID` on a SIGKILLed child)")
+
+    sh = aw.wait_for(is_exec(argv=["/bin/sh", "-c", "exit 7"]), "exec of sh -c 'exit 7'")[0]
+    shx = aw.wait_for(of_pid(sh["pid"], "exit"), "exit record of sh -c 'exit 7'")[0]
+    eq(shx.get("exit_code"), 7, "sh exit_code")
+    check("signal" not in shx or shx["signal"] in (None, 0),
+          "sh exit record has a signal: %r" % shx.get("signal"))
+    eq(shx.get("argv"), ["/bin/sh", "-c", "exit 7"], "sh exit argv")
+    check_lineage(shx, p.pid, "sh exit record")
+
+    sx = aw.wait_for(of_pid(spid, "exit"), "exit record of the killed sleep")[0]
+    eq(sx.get("signal"), 9, "sleep exit signal")
+    eq(sx.get("core_dumped"), False, "sleep core_dumped")
+    check("exit_code" not in sx or sx["exit_code"] is None,
+          "killed sleep has an exit_code: %r" % sx.get("exit_code"))
+    eq(sx.get("exe"), SLEEP, "sleep exit exe")
+    check_lineage(sx, p.pid, "sleep exit record")
+
+    ax = aw.wait_for(of_pid(p.pid, "exit"), "exit record of the agent")[0]
+    eq(ax.get("exit_code"), 137, "agent exit_code")
+    stop(aw)
+
+
+def test_rename_truncate_openat():
+    s = real(TMP.make("ren"))
+    os.makedirs(os.path.join(s, "sub"))
+    for n in ("a", "b", "c", "sub/x"):
+        with open(os.path.join(s, n), "w") as f:
+            f.write("0123456789")
+    dirfd_code = ("import os\n"
+                  "fd = os.open(%r, os.O_RDONLY | os.O_DIRECTORY)\n"
+                  "os.rename('x', 'y', src_dir_fd=fd, dst_dir_fd=fd)\n" % os.path.join(s, "sub"))
+    agent = fake_agent("\n".join([
+        "cd %s || exit 3" % sq(s),
+        "/bin/mv a a2 || exit 4",
+        "%s -c %s || exit 5" % (PY, sq("import os; os.truncate('b', 3)")),
+        "%s -c %s || exit 6" % (PY, sq("open('c', 'w').close()")),
+        "%s -c %s || exit 7" % (PY, sq(dirfd_code)),
+        "exit 0"]))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+
+    mv = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") == "a",
+                     "file record of mv a a2")[0]
+    check(mv.get("op") in ("rename", "renameat", "renameat2"), "mv op %r" % mv.get("op"))
+    eq(mv.get("path"), os.path.join(s, "a"), "mv path")
+    eq(mv.get("path2"), os.path.join(s, "a2"), "mv path2")
+    eq(mv.get("path2_arg"), "a2", "mv path2_arg")
+    eq(mv.get("result"), 0, "mv result")
+    eq(mv.get("exe"), MV, "mv exe")
+    if mv.get("op") == "renameat2":
+        check(isinstance(mv.get("flags"), int), "renameat2 without flags: %s" % short(mv))
+    check_lineage(mv, p.pid, "mv record")
+
+    tr = aw.wait_for(lambda r: r.get("type") == "file" and r.get("op") == "truncate",
+                     "truncate record")[0]
+    eq(tr.get("path"), os.path.join(s, "b"), "truncate path")
+    eq(tr.get("path_arg"), "b", "truncate path_arg")
+    eq(tr.get("result"), 0, "truncate result")
+    eq(os.path.getsize(os.path.join(s, "b")), 3, "size after truncate")
+
+    ot = aw.wait_for(lambda r: r.get("type") == "file" and r.get("op") == "open_trunc"
+                     and r.get("path_arg") == "c", "open_trunc record for c")[0]
+    eq(ot.get("path"), os.path.join(s, "c"), "open_trunc path")
+    check(isinstance(ot.get("flags"), int) and ot["flags"] & os.O_TRUNC
+          and ot["flags"] & os.O_CREAT and ot["flags"] & os.O_WRONLY,
+          "open_trunc flags %r should have O_WRONLY|O_CREAT|O_TRUNC" % ot.get("flags"))
+    check(isinstance(ot.get("result"), int) and ot["result"] >= 0,
+          "open_trunc result should be an fd, got %r" % ot.get("result"))
+    eq(ot.get("error"), None, "open_trunc error")
+
+    rd = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") == "x",
+                     "renameat record with a dirfd")[0]
+    check(rd.get("op") in ("renameat", "renameat2"), "dirfd rename op %r" % rd.get("op"))
+    eq(rd.get("path"), os.path.join(s, "sub", "x"), "dirfd rename path (against the dirfd)")
+    eq(rd.get("path2"), os.path.join(s, "sub", "y"), "dirfd rename path2 (against the dirfd)")
+    eq(rd.get("path2_arg"), "y", "dirfd rename path2_arg")
+    eq(rd.get("cwd"), s, "dirfd rename cwd")
+    eq(rd.get("result"), 0, "dirfd rename result")
+    check(os.path.exists(os.path.join(s, "sub", "y")), "sub/y missing after the rename")
+    stop(aw)
+
+
+def test_declared_exec():
+    other = fake_agent("exit 0")
+    dname = unique("decl")
+    mark = unique("dmark")
+    aw = start_agentwatch([agent_spec(other)])
+    cmd = "/bin/true %s; exit 0" % mark
+    errp = os.path.join(aw.dir, "exec.err")
+    with open(errp, "wb") as ef:
+        p = PROCS.spawn([AGENTWATCH, "exec", "--agent", dname, "--pin-dir", aw.pin_dir, "--",
+                         "/bin/sh", "-c", cmd], stderr=ef)
+    rc = wait_exit(p, what="agentwatch exec")
+    with open(errp, "rb") as ef:
+        eq(rc, 0, "agentwatch exec status (stderr %r)" % ef.read()[-300:])
+    t = aw.wait_for(is_exec(argv=["/bin/true", mark]), "exec of /bin/true under agentwatch exec")[0]
+    eq(t.get("agent"), dname, "agent")
+    eq(t.get("attribution", {}).get("reason"), "declared-exec", "attribution.reason")
+    eq(t.get("attribution", {}).get("root_pid"), p.pid, "attribution.root_pid")
+    check_lineage(t, p.pid, "declared exec's child")
+    sh = aw.wait_for(is_exec(argv=["/bin/sh", "-c", cmd]), "exec of the declared /bin/sh")[0]
+    eq(sh.get("pid"), p.pid, "declared sh pid (agentwatch exec execs in place)")
+    eq(sh.get("session"), t.get("session"), "sh and true share the session")
+    eq(sh.get("session_start"), True, "declared sh session_start")
+    eq(sh.get("attribution", {}).get("reason"), "declared-exec", "sh attribution.reason")
+    eq(sh.get("agent"), dname, "sh agent")
+
+    # without a running instance at that pin dir, agentwatch exec must refuse
+    r = run_cmd([AGENTWATCH, "exec", "--agent", dname, "--pin-dir",
+                 os.path.join(BPFFS, unique("nopin")), "--", "/bin/true"])
+    check(r.returncode != 0, "agentwatch exec with no instance exited 0")
+    stop(aw)
+
+
+def test_session_root_pid():
+    d = TMP.make("sroot")
+    go = os.path.join(d, "go")
+    mark = unique("srmark")
+    rname = unique("root")
+    # a plain shell tree that does not match any signature; bounded loop
+    tree = PROCS.spawn([BASH, "-c", "n=0; while [ ! -e %s ] && [ $n -lt 300 ]; do "
+                        "/bin/sleep 0.05; n=$((n+1)); done; /bin/true %s; exit 0"
+                        % (sq(go), mark)], cwd=d)
+    time.sleep(0.2)
+    check(exited(tree) is None, "the shell tree exited early")
+    other = fake_agent("exit 0")
+    aw = start_agentwatch([agent_spec(other)], extra=["--session-root", "%d:%s" % (tree.pid, rname)])
+    open(go, "w").close()
+    eq(wait_exit(tree, what="shell tree"), 0, "shell tree status")
+    t = aw.wait_for(is_exec(argv=["/bin/true", mark]), "exec of the tree's /bin/true")[0]
+    eq(t.get("agent"), rname, "agent")
+    eq(t.get("attribution", {}).get("reason"), "declared-session-root", "attribution.reason")
+    eq(t.get("attribution", {}).get("root_pid"), tree.pid, "attribution.root_pid")
+    eq(t.get("workspace"), d, "workspace (the root's cwd)")
+    check_lineage(t, tree.pid, "declared root's command")
+    eq(t["lineage"][0].get("exe"), BASH, "lineage[0].exe (found by /proc)")
+    eq(len(t["lineage"]), 2, "lineage length (bash -> true)")
+    stop(aw)
+
+
+def test_proc_scan_seeding():
+    d = TMP.make("scan")
+    go = os.path.join(d, "go")
+    mark = unique("scmark")
+    agent = fake_agent("n=0\nwhile [ ! -e %s ] && [ $n -lt 300 ]; do /bin/sleep 0.05; "
+                       "n=$((n+1)); done\n/bin/true %s\nexit 0" % (sq(go), mark))
+    name = os.path.basename(agent)
+    p = PROCS.spawn([agent], cwd=d)
+    # bounded wait until the script is running under its name
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                if agent.encode() in f.read():
+                    break
+        except OSError:
+            pass
+        time.sleep(0.02)
+    aw = start_agentwatch([agent_spec(agent)])
+    # status.json lists the sessions the start-up scan opened
+    sessions = status_sessions(aw, lambda x: x.get("root_pid") == p.pid)
+    open(go, "w").close()
+    eq(wait_exit(p, what="fake agent"), 0, "fake agent status")
+    check(sessions, "start-up scan opened no session for the running agent %s (pid %d, "
+          "/proc cmdline %r); status sessions: %r"
+          % (name, p.pid, ["/bin/bash", agent], status_sessions(aw, timeout=0)))
+    eq(sessions[0].get("reason"), "running-at-start", "status session reason")
+    t = aw.wait_for(is_exec(argv=["/bin/true", mark]), "exec of the pre-existing agent's /bin/true")[0]
+    eq(t.get("agent"), name, "agent")
+    eq(t.get("attribution", {}).get("reason"), "running-at-start", "attribution.reason")
+    eq(t.get("attribution", {}).get("root_pid"), p.pid, "attribution.root_pid")
+    eq(t.get("workspace"), d, "workspace")
+    check_lineage(t, p.pid, "seeded agent's command")
+    eq(t["lineage"][0].get("exe"), BASH, "lineage[0].exe")
+    eq(t["lineage"][0].get("argv"), ["/bin/bash", agent], "lineage[0].argv (from /proc)")
+    stop(aw)
+
+
+HOSTILE = [
+    b"\x1b[31mred\x1b[0m\x1b]0;title\x07",
+    b"line1\nline2\r\n",
+    b"\x01\x02\x08\x0c\x1f\x7f",
+    b"\xff\xfe",
+    b"tab\there",
+    b'quote"back\\slash/',
+    b"caf\xc3\xa9 \xf0\x9f\x98\x80",
+    b"\xed\xb3\xbf",          # a UTF-8-encoded surrogate: invalid UTF-8
+    b"\xc0\xaf",              # overlong '/'
+    b"\xe2\x82",              # truncated sequence
+    b"",
+    b"\\udcff",               # text that looks like an escape
+    b"\xc2\x85\xe2\x80\xa8",  # NEL, LINE SEPARATOR
+]
+
+
+def test_hostile_argv():
+    mark = unique("hmark")
+    args = [b"/bin/true"] + HOSTILE + [mark.encode()]
+    code = ("import subprocess, sys\n"
+            "args = [bytes.fromhex(h) for h in sys.argv[1:]]\n"
+            "sys.exit(subprocess.run(args).returncode)\n")
+    agent = fake_agent("exec %s -c %s %s" % (PY, sq(code), " ".join(a.hex() or "''" for a in args)))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+    t = aw.wait_for(lambda r: r.get("type") == "exec" and (r.get("argv") or [None])[-1] == mark,
+                    "exec with hostile argv")[0]
+    raw = t["_raw"]
+    check(all(b >= 0x20 for b in raw), "raw control byte in the output line")
+    got = [a.encode("utf-8", "surrogateescape") for a in t["argv"]]
+    eq(got, args, "argv bytes decoded with surrogateescape")
+    eq(t.get("argc"), len(args), "argc")
+    eq(t.get("argv_bytes"), sum(len(a) + 1 for a in args), "argv_bytes")
+    eq(t.get("argv_truncated"), False, "argv_truncated")
+    lin = [a.encode("utf-8", "surrogateescape") for a in t["lineage"][-1]["argv"]]
+    eq(lin, args, "lineage[-1].argv bytes")
+    check_lineage(t, p.pid, "hostile exec")
+    x = aw.wait_for(of_pid(t["pid"], "exit"), "exit record of the hostile exec")[0]
+    eq([a.encode("utf-8", "surrogateescape") for a in x.get("argv") or []], args, "exit argv bytes")
+    stop(aw)
+
+
+def test_argv_truncation():
+    mark = unique("tmark")
+    big = ["%04d" % i + "x" * 995 for i in range(40)]     # 40 x 1000 bytes with NUL
+    args = ["/bin/true", mark] + big
+    total = sum(len(a.encode()) + 1 for a in args)
+    code = ("import subprocess, sys\n"
+            "sys.exit(subprocess.run(['/bin/true', %r] + ['%%04d' %% i + 'x' * 995 "
+            "for i in range(40)]).returncode)\n" % mark)
+    agent = fake_agent("%s -c %s" % (PY, sq(code)))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+    t = aw.wait_for(lambda r: r.get("type") == "exec" and (r.get("argv") or [])[:2]
+                    == ["/bin/true", mark], "exec with a 40 KB argv")[0]
+    eq(t.get("argv_truncated"), True, "argv_truncated")
+    eq(t.get("argv_bytes"), total, "argv_bytes (the real total)")
+    eq(t.get("argc"), len(args), "argc")
+    got = t.get("argv") or []
+    check(2 < len(got) <= len(args), "captured %d of %d args" % (len(got), len(args)))
+    for i, a in enumerate(got[:-1]):
+        eq(a, args[i], "captured argv[%d]" % i)
+    check(args[len(got) - 1].startswith(got[-1]),
+          "last captured arg %r... is not a prefix of the real one" % got[-1][:20])
+    captured = sum(len(a.encode()) + 1 for a in got)
+    check(captured >= 16 * 1024, "only %d argv bytes captured" % captured)
+    check(captured <= 32 * 1024 + 1, "%d argv bytes captured (> 32 KiB)" % captured)
+    check_lineage(t, p.pid, "truncated exec")
+    stop(aw)
+
+
+def _parse_counters(text):
+    lines = [l for l in text.splitlines() if l.startswith("agentwatch: counters:")]
+    if not lines:
+        return None
+    out = {}
+    for kv in lines[-1].split(":", 2)[2].split():
+        k, _, v = kv.partition("=")
+        out[k] = int(v) if v.isdigit() else v
+    return out
+
+
+def test_status_counters():
+    agent = fake_agent("/bin/true; /bin/true; exit 0")
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+    aw.wait_for(of_pid(p.pid, "exit"), "exit record of the agent")
+    # while running
+    deadline = time.monotonic() + 5
+    live = None
+    while time.monotonic() < deadline:
+        r = run_cmd([AGENTWATCH, "status", "--state-dir", aw.state_dir, "--json"])
+        if r.returncode == 0:
+            try:
+                live = json.loads(r.stdout)
+            except ValueError as e:
+                raise Fail("status --json is not JSON (%s): %r" % (e, r.stdout[:300]))
+            if any(x.get("root_pid") == p.pid and x.get("execs", 0) >= 3
+                   for x in live.get("sessions") or []):
+                break
+        time.sleep(0.2)
+    check(live is not None, "agentwatch status --json failed: rc %d, stderr %r"
+          % (r.returncode, r.stderr[:300]))
+    eq(live.get("running"), True, "status running (live)")
+    eq(live.get("pid"), aw.proc.pid, "status pid")
+    sess = [s for s in live.get("sessions") or [] if s.get("root_pid") == p.pid]
+    check(sess, "status lists no session for agent pid %d: %r" % (p.pid, live.get("sessions")))
+    eq(sess[0].get("agent"), os.path.basename(agent), "status session agent")
+    check(sess[0].get("execs", 0) >= 3, "status session execs %r < 3" % sess[0].get("execs"))
+
+    rc = stop(aw)
+    eq(rc, 0, "agentwatch exit status after SIGINT")
+    r = run_cmd([AGENTWATCH, "status", "--state-dir", aw.state_dir, "--json"])
+    eq(r.returncode, 0, "status exit code after stop (stderr %r)" % r.stderr[:200])
+    st = json.loads(r.stdout)
+    eq(st.get("running"), False, "status running (after stop)")
+    kc = st.get("kernel_counters")
+    check(isinstance(kc, dict), "no kernel_counters in status: %r" % st)
+    check(kc.get("events", 0) > 0, "kernel_counters.events = %r" % kc.get("events"))
+    losses = {k: v for k, v in kc.items() if k.startswith("ringbuf_full") and v}
+    check(any(k.startswith("ringbuf_full") for k in kc), "no ringbuf_full_* counters: %r" % kc)
+    eq(losses, {}, "ringbuf_full_* losses")
+    cc = st.get("collector_counters") or {}
+    eq(cc.get("decode_errors"), 0, "collector decode_errors")
+    eq(cc.get("output_errors"), 0, "collector output_errors")
+    # the counters line on stderr at exit
+    c = _parse_counters(aw.stderr())
+    check(c is not None, "no 'agentwatch: counters:' line on stderr: %r" % aw.stderr()[-500:])
+    check(c.get("events", 0) >= kc.get("events", 0) > 0,
+          "stderr events=%r vs status events=%r" % (c.get("events"), kc.get("events")))
+    # status in text form too
+    r = run_cmd([AGENTWATCH, "status", "--state-dir", aw.state_dir])
+    eq(r.returncode, 0, "status (text) exit code")
+    check(r.stdout.strip(), "status (text) printed nothing")
+
+
+def test_pid_reuse_lineage():
+    n = 150
+    agent = fake_agent("for i in $(seq 1 %d); do /bin/true $i; done\n"
+                       "for i in 1 2 3 4 5 6 7 8 9 10; do /bin/sh -c '/bin/true nested; exit 0'; "
+                       "( /bin/true sub ) ; done\nexit 0" % n)
+    aw = start_agentwatch([agent_spec(agent)], extra=["--forks"])
+    p = run_agent(agent, timeout=30)
+    root = session_start_of(aw, p, os.path.basename(agent))
+    aw.wait_for(of_pid(p.pid, "exit"), "exit record of the agent")
+    sess = root["session"]
+    mine = aw.records(lambda r: r.get("session") == sess)
+    execs = [r for r in mine if r["type"] == "exec"]
+    trues = [r for r in execs if (r.get("argv") or [])[:1] == ["/bin/true"]]
+    eq(len([r for r in trues if r["argv"][1:] and r["argv"][1].isdigit()]), n,
+       "number of /bin/true N exec records")
+    eq(len([r for r in trues if r["argv"][1:] == ["nested"]]), 10, "nested /bin/true execs")
+    eq(len([r for r in trues if r["argv"][1:] == ["sub"]]), 10, "subshell /bin/true execs")
+    forks = [r for r in mine if r["type"] == "fork"]
+    check(len(forks) >= n, "only %d fork records with --forks" % len(forks))
+    for r in mine:
+        what = "%s record of pid %s (%s)" % (r["type"], r["pid"], (r.get("argv") or [""])[:2])
+        check_lineage(r, p.pid, what)
+        if r["type"] == "exec":
+            eq(r["lineage"][-1].get("argv"), r.get("argv"), "%s: lineage[-1].argv" % what)
+            eq(r["lineage"][-1].get("exe"), r.get("exe"), "%s: lineage[-1].exe" % what)
+        if len(r["lineage"]) >= 2:
+            eq(r["lineage"][-2].get("pid"), r.get("ppid"), "%s: lineage[-2].pid vs ppid" % what)
+    # No stranger in any record: every lineage pid is a process of this session
+    known = {r["pid"] for r in mine}
+    strangers = {pid for r in mine for pid in lineage_pids(r)} - known
+    eq(strangers, set(), "lineage pids never seen in this session")
+    stop(aw)
+
+
+def test_glob_pattern():
+    d = TMP.make("glob")
+    stem = unique("g")
+    # A glob may be matched by the collector rather than the kernel, so give it
+    # a moment before the first child (this test is about matching, not races).
+    script = fake_agent("/bin/sleep 0.3; /bin/true %s-ran; exit 0" % stem, name=stem + "-tool",
+                        dirpath=d)
+    other = fake_agent("/bin/sleep 0.3; /bin/true %s-no; exit 0" % stem, name=stem + "-other",
+                       dirpath=d)
+    aw = start_agentwatch(["%s:%s-t*" % (stem, stem)])
+    p = run_agent(script)
+    r = session_start_of(aw, p, stem)
+    eq(r.get("agent"), stem, "glob-matched agent name")
+    eq(r.get("attribution", {}).get("reason"), "signature", "glob attribution.reason")
+    t = aw.wait_for(is_exec(argv=["/bin/true", stem + "-ran"]), "exec inside the glob agent")[0]
+    eq(t.get("session"), r.get("session"), "session of the glob agent's child")
+    check_lineage(t, p.pid, "glob agent's child")
+    # a name the glob does not match opens nothing
+    run_agent(other)
+    aw.wait_for(of_pid(p.pid, "exit"), "exit record of the glob agent")
+    time.sleep(0.3)
+    check(not aw.records(is_exec(argv=["/bin/true", stem + "-no"])),
+          "a script not matching %s-t* was attributed" % stem)
+    stop(aw)
+
+
+def test_symlink_name():
+    d = TMP.make("link")
+    lname = unique("lnk")
+    link = os.path.join(d, lname)
+    os.symlink("/bin/sh", link)
+    mark = unique("lmark")
+    aw = start_agentwatch([agent_spec(link)])
+    q = run_agent_argv([link, "-c", "/bin/true %s; exit 0" % mark])
+    s = aw.wait_for(lambda r: r.get("pid") == q.pid and r.get("type") == "exec",
+                    "exec of the symlink-named agent")[0]
+    eq(s.get("agent"), lname, "symlink agent name")
+    eq(s.get("session_start"), True, "symlink exec session_start")
+    eq(s.get("exe"), SH, "symlink exec exe (after symlinks)")
+    eq(s.get("filename"), link, "symlink exec filename")
+    eq(s.get("attribution", {}).get("reason"), "signature", "attribution.reason")
+    t = aw.wait_for(is_exec(argv=["/bin/true", mark]), "exec inside the symlink agent")[0]
+    eq(t.get("session"), s.get("session"), "session of the symlink agent's child")
+    check_lineage(t, q.pid, "symlink agent's child")
+    stop(aw)
+
+
+# ---- runner ----------------------------------------------------------------
+
+
+def _on_alarm(signum, frame):
+    raise TestTimeout()
+
+
+def _on_term(signum, frame):
+    raise KeyboardInterrupt()
+
+
+def run_one(name, fn):
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, TEST_TIMEOUT)
+    err = None
+    skipped = None
+    interrupted = False
+    try:
+        try:
+            fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except Fail as e:
+        err = str(e)
+    except Skip as e:
+        skipped = str(e)
+    except TestTimeout:
+        err = "timed out after %.0fs" % TEST_TIMEOUT
+    except KeyboardInterrupt:
+        err = "interrupted"
+        interrupted = True
+    except Exception as e:
+        err = "exception %s: %s\n%s" % (type(e).__name__, e, traceback.format_exc())
+    # cleanup is bounded too
+    signal.setitimer(signal.ITIMER_REAL, 30)
+    try:
+        for aw in INSTANCES:
+            if err is None:
+                try:
+                    aw.check_invariants()
+                except Fail as e:
+                    err = "invariant: " + str(e)
+                except Exception as e:
+                    err = "invariant check raised %s: %s" % (type(e).__name__, e)
+            if aw.rc is None:
+                try:
+                    aw.stop()
+                except Fail as e:
+                    err = err or str(e)
+            if err is None and aw.rc not in (0, None):
+                err = "agentwatch exited %r; stderr: %s" % (aw.rc, aw.stderr()[-800:])
+    except TestTimeout:
+        err = err or "timed out while stopping agentwatch"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for aw in INSTANCES:
+            aw.cleanup()
+        INSTANCES.clear()
+        PROCS.cleanup()
+        TMP.cleanup()
+    if interrupted:
+        raise KeyboardInterrupt()
+    return err, skipped
+
+
+def main():
+    flt = sys.argv[1] if len(sys.argv) > 1 else ""
+    if os.geteuid() != 0:
+        print("integration tests need root")
+        print("0 passed, 1 failed")
+        return 1
+    if not os.access(AGENTWATCH, os.X_OK):
+        print("FAIL setup: no agentwatch binary at %s (set AGENTWATCH=path)" % AGENTWATCH)
+        print("0 passed, 1 failed")
+        return 1
+    signal.signal(signal.SIGTERM, _on_term)
+    mod = sys.modules[__name__]
+    tests = [(n, getattr(mod, n)) for n in dir(mod)
+             if n.startswith("test_") and callable(getattr(mod, n)) and flt in n]
+    # definition order, so output is stable and reads like the file
+    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
+    print("agentwatch integration tests: %s (%d tests)" % (AGENTWATCH, len(tests)), flush=True)
+    if not tests:
+        print("FAIL setup: no test matches %r" % flt)
+        print("0 passed, 1 failed")
+        return 1
+    passed = failed = 0
+    t0 = time.monotonic()
+    try:
+        for name, fn in tests:
+            t1 = time.monotonic()
+            err, skipped = run_one(name, fn)
+            dt = time.monotonic() - t1
+            if err is None:
+                passed += 1
+                print("ok %s (%.1fs)%s" % (name, dt, " [skipped: %s]" % skipped if skipped else ""),
+                      flush=True)
+            else:
+                failed += 1
+                print("FAIL %s: %s" % (name, err), flush=True)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        failed += 1
+    print("# %.1fs total" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

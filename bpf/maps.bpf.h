@@ -69,14 +69,33 @@ static __always_inline struct aw_config *get_config(void)
 	return bpf_map_lookup_elem(&aw_config, &zero);
 }
 
-/* Ring buffer output with a loss counter per event type. */
-static __always_inline void emit(void *ev, __u64 size, __u32 type)
+/*
+ * Waking the collector costs more than everything else an event does: on
+ * the project's 6.18 VM a fork record took 21 us with a wakeup per record
+ * and 1.3 us without (the irq_work behind each wakeup).  So ordinary records
+ * are queued silently, and the collector drains them on a short timer.  A
+ * record someone is waiting on (urgent), or a ring filling past
+ * AW_RB_WAKEUP_BYTES, wakes it at once.
+ */
+#define AW_RB_WAKEUP_BYTES (1 << 20)
+
+static __always_inline void emit_flags(void *ev, __u64 size, __u32 type, bool urgent)
 {
-	if (bpf_ringbuf_output(&events, ev, size, 0)) {
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > AW_RB_WAKEUP_BYTES)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, ev, size, flags)) {
 		count(AW_CNT_RB_FAIL_EXEC + type - AW_EV_EXEC);
 		return;
 	}
 	count(AW_CNT_EVENTS);
+}
+
+/* Ring buffer output with a loss counter per event type. */
+static __always_inline void emit(void *ev, __u64 size, __u32 type)
+{
+	emit_flags(ev, size, type, false);
 }
 
 static __always_inline struct aw_session *session_of(__u32 tgid)

@@ -230,7 +230,10 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	if (off > AW_EXEC_DATA_MAX)
 		return 0;
 	ev->hdr.size = sizeof(*ev) + off;
-	emit(ev, sizeof(*ev) + off, AW_EV_EXEC);
+	/* A candidate is waited on: children it forks before the collector
+	 * confirms it are adopted by a /proc scan, the sooner the better. */
+	emit_flags(ev, sizeof(*ev) + off, AW_EV_EXEC,
+		   flags & (AW_EXEC_SESSION_START | AW_EXEC_CANDIDATE));
 	return 0;
 }
 

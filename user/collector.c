@@ -33,6 +33,7 @@
 #define LINEAGE_MAX  64
 #define ENV_CAP      (64 * 1024)
 #define SIG_NONE     UINT32_MAX
+#define COLLECTOR_POLL_MS 10
 
 struct session {
 	uint64_t id;
@@ -1343,7 +1344,9 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 
 	while (!stop_flag) {
 		uint64_t now;
-		int n = sensor__poll(c->sensor, 100);
+		/* Ordinary records don't wake us (see emit_flags() in
+		 * bpf/maps.bpf.h): the timeout is what bounds their latency. */
+		int n = sensor__poll(c->sensor, COLLECTOR_POLL_MS);
 
 		if (n < 0) {
 			err = n;

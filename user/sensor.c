@@ -325,8 +325,16 @@ void sensor__free(struct sensor *s)
 int sensor__poll(struct sensor *s, int timeout_ms)
 {
 	int n = ring_buffer__poll(s->rb, timeout_ms);
+	int m;
 
-	return n == -EINTR ? 0 : n;
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* Most records are queued without a wakeup (see emit_flags()), so
+	 * epoll may time out with data waiting: drain it either way. */
+	m = ring_buffer__consume(s->rb);
+	if (m < 0)
+		return m;
+	return (n > 0 ? n : 0) + m;
 }
 
 int sensor__add_agent_name(struct sensor *s, const char *name, uint32_t prefix_bytes,

@@ -526,7 +526,8 @@ static int set_append(struct agentset *s, struct agentset *from)
 
 	if (err)
 		return err;
-	memcpy(s->v + s->n, from->v, from->n * sizeof(*from->v));
+	if (from->n) /* a file of only comments: s->v may still be NULL */
+		memcpy(s->v + s->n, from->v, from->n * sizeof(*from->v));
 	s->n += from->n;
 	free(from->v);
 	from->v = NULL;
@@ -907,6 +908,8 @@ static size_t kentries_dedup(struct kentries *ke)
 {
 	size_t i, n = 0;
 
+	if (!ke->n)
+		return 0;
 	qsort(ke->v, ke->n, sizeof(*ke->v), kentry_cmp);
 	for (i = 0; i < ke->n; i++) {
 		if (n && ke->v[n - 1].bytes == ke->v[i].bytes &&

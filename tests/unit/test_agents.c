@@ -777,3 +777,27 @@ void test_agents_identity_before_env(void)
 	ASSERT_EQ_STR(agentset__agent(s, sig), "claude");
 	agentset__free(s);
 }
+
+static int count_kentry(const char *name, uint32_t prefix_bytes, uint32_t sig_id, uint32_t flags,
+			const char *agent, void *ctx)
+{
+	++*(int *)ctx;
+	return 0;
+}
+
+/* Found by fuzz_agents: a file with nothing but comments loaded into an
+ * empty set did memcpy(NULL + 0, ...) and qsort(NULL, 0, ...). */
+void test_agents_comments_only_file(void)
+{
+	struct agentset *s = agentset__new();
+	int n = 0;
+
+	tdir_make();
+	ASSERT_NOT_NULL(s);
+	ASSERT_EQ_INT(load_text(s, "# nothing here\n\n   # still nothing\n", 35), 0);
+	ASSERT_EQ_U64(agentset__count(s), 0);
+	ASSERT_EQ_INT(agentset__kernel_entries(s, count_kentry, &n), 0);
+	ASSERT_EQ_INT(n, 0);
+	agentset__free(s);
+	tdir_remove();
+}

@@ -54,6 +54,22 @@ struct {
 /* Keep clang from re-deriving a value the verifier has already bounded. */
 #define aw_barrier_var(v) asm volatile("" : "+r"(v))
 
+/* Basenames of binaries whose execs in a session stop for a verdict. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct aw_gate_key);
+	__type(value, __u32);
+} gated_binaries SEC(".maps") __weak;
+
+/* CLOCK_BOOTTIME ns of the collector's last sign of life. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} heartbeat SEC(".maps") __weak;
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);

@@ -29,14 +29,55 @@ struct {
 	__type(value, struct aw_net_event);
 } net_calls SEC(".maps");
 
-static __always_inline void note(struct bpf_sock_addr *ctx, __u32 op, __u16 family)
+/* Destinations agent sessions may not reach (metadata endpoint, production
+ * ranges, database ports...), filled by the collector from deny rules. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct aw_net_key4);
+	__type(value, struct aw_net_deny);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} net_deny4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct aw_net_key6);
+	__type(value, struct aw_net_deny);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} net_deny6 SEC(".maps");
+
+/* The deny rule that covers this destination, or 0. */
+static __always_inline __u32 deny_rule(const struct aw_net_deny *d, __u16 port, __u32 protocol)
+{
+	int i;
+
+	if (!d)
+		return 0;
+	for (i = 0; i < AW_NET_RULES_PER_PREFIX; i++) {
+		if ((__u32)i >= d->n)
+			break;
+		if (port < d->r[i].port_lo || port > d->r[i].port_hi)
+			continue;
+		if (d->r[i].protocol && d->r[i].protocol != protocol)
+			continue;
+		return d->r[i].rule_id;
+	}
+	return 0;
+}
+
+/* Note the destination; returns 1 to allow the call, 0 to refuse it with
+ * EPERM (what a cgroup sock_addr program returning 0 means). */
+static __always_inline int note(struct bpf_sock_addr *ctx, __u32 op, __u16 family)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct aw_session *sess = session_of(id >> 32);
 	struct aw_net_event ev = {}, *prev;
+	struct aw_config *cfg;
+	__u32 rule = 0;
 
 	if (!sess)
-		return;
+		return 1;
 	/* A hook with no syscall exit in between (io_uring, or sendmmsg with
 	 * several destinations): report the earlier one now, without result. */
 	prev = bpf_map_lookup_elem(&net_calls, &id);
@@ -69,37 +110,53 @@ static __always_inline void note(struct bpf_sock_addr *ctx, __u32 op, __u16 fami
 		a[3] = ctx->user_ip6[3];
 		__builtin_memcpy(ev.addr, a, 16);
 	}
+	if (family == AF_INET) {
+		struct aw_net_key4 k = { .prefixlen = 32 };
+
+		__builtin_memcpy(k.addr, ev.addr, 4);
+		rule = deny_rule(bpf_map_lookup_elem(&net_deny4, &k), ev.port, ev.protocol);
+	} else {
+		struct aw_net_key6 k = { .prefixlen = 128 };
+
+		__builtin_memcpy(k.addr, ev.addr, 16);
+		rule = deny_rule(bpf_map_lookup_elem(&net_deny6, &k), ev.port, ev.protocol);
+	}
 	ev.flags = AW_NET_NO_RESULT; /* cleared when sys_exit fills it in */
+	cfg = get_config();
+	if (rule && cfg && cfg->net_enforce) {
+		ev.flags |= AW_NET_DENIED;
+		ev.rule_id = rule;
+		count(AW_CNT_NET_DENIED);
+	} else if (rule) {
+		ev.rule_id = rule; /* monitor mode: report what would have been denied */
+	}
 	if (bpf_map_update_elem(&net_calls, &id, &ev, BPF_ANY))
 		count(AW_CNT_INFLIGHT_FULL);
+	return (ev.flags & AW_NET_DENIED) ? 0 : 1;
 }
 
 SEC("cgroup/connect4")
 int handle_connect4(struct bpf_sock_addr *ctx)
 {
-	note(ctx, AW_NET_CONNECT, AF_INET);
-	return 1;
+	return note(ctx, AW_NET_CONNECT, AF_INET);
 }
 
 SEC("cgroup/connect6")
 int handle_connect6(struct bpf_sock_addr *ctx)
 {
-	note(ctx, AW_NET_CONNECT, AF_INET6);
-	return 1;
+	return note(ctx, AW_NET_CONNECT, AF_INET6);
 }
 
 SEC("cgroup/sendmsg4")
 int handle_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	note(ctx, AW_NET_SENDMSG, AF_INET);
-	return 1;
+	return note(ctx, AW_NET_SENDMSG, AF_INET);
 }
 
 SEC("cgroup/sendmsg6")
 int handle_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	note(ctx, AW_NET_SENDMSG, AF_INET6);
-	return 1;
+	return note(ctx, AW_NET_SENDMSG, AF_INET6);
 }
 
 static __always_inline int net_exit(long ret)

@@ -58,12 +58,52 @@ static __always_inline struct aw_agent_name *lookup_name(struct aw_name_key *key
 	return bpf_map_lookup_elem(&agent_names, key);
 }
 
-/* Offset of the basename in s[0..len) (len without the NUL). */
-static __always_inline __u32 basename_off(const char *s, __u32 len)
+/* Is this basename gated by some enforcing rule?  key is scratch space. */
+static __always_inline bool gated(struct aw_name_key *key, const char *name)
 {
-	__u32 off = 0;
+	__builtin_memset(key->name, 0, sizeof(key->name));
+	if (bpf_probe_read_kernel_str(key->name, sizeof(key->name), name) <= 1)
+		return false;
+	return bpf_map_lookup_elem(&gated_binaries, key->name) != NULL;
+}
+
+/*
+ * Stop the exec'ing process before its first instruction: the signal is
+ * queued now and delivered on the return to user space that starts the new
+ * image.  The collector resumes it (SIGCONT), kills it, or leaves it for a
+ * human.  If nobody is there to decide — the heartbeat is stale — apply the
+ * configured fallback in the kernel instead of stopping it for good.
+ */
+static __always_inline __u32 gate(struct aw_config *cfg)
+{
+	__u32 zero = 0;
+	__u64 *hb = bpf_map_lookup_elem(&heartbeat, &zero);
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (hb && *hb && now - *hb < cfg->heartbeat_stale_ns) {
+		bpf_send_signal(19 /* SIGSTOP */);
+		count(AW_CNT_GATE_STOPS);
+		return AW_EXEC_GATED;
+	}
+	count(AW_CNT_GATE_FALLBACKS);
+	if (cfg->gate_fallback == AW_FALLBACK_ALLOW)
+		return AW_EXEC_FALLBACK_ALLOW;
+	bpf_send_signal(9 /* SIGKILL */);
+	return AW_EXEC_FALLBACK_KILL;
+}
+
+/*
+ * Offset of the basename of the filename held at data + AW_ARGV_MAX (len
+ * bytes, NUL excluded).  A global function, so the verifier checks it once
+ * and sees its result as one unknown value: inlined, each possible offset
+ * was a separate state downstream and the exec program hit the 1M limit.
+ */
+__noinline int aw_filename_base(struct exec_scratch *s, __u32 len)
+{
 	int i;
 
+	if (!s)
+		return 0;
 	/* NAME_MAX is 255, so the last slash is within the last 256 bytes of
 	 * any path whose basename is a name at all. */
 	for (i = 1; i <= 256; i++) {
@@ -72,12 +112,10 @@ static __always_inline __u32 basename_off(const char *s, __u32 len)
 		if ((__u32)i > len)
 			break;
 		j = (len - i) & (AW_PATH_MAX - 1);
-		if (s[j] == '/') {
-			off = j + 1;
-			break;
-		}
+		if (s->data[AW_ARGV_MAX + j] == '/')
+			return j + 1;
 	}
-	return off;
+	return 0;
 }
 
 /* Copy the current task's argv into dst (AW_ARGV_MAX bytes).  Returns bytes
@@ -118,7 +156,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	struct exec_scratch *s;
 	struct aw_exec_event *ev;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	__u32 flags = 0, off, n;
+	const char *base = NULL, *exe_name;
+	__u32 off, n;
 	bool trunc = false;
 	long r;
 
@@ -128,6 +167,11 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	if (!s)
 		return 0;
 	ev = &s->ev;
+	/* Flags live in the map value, not a register: the verifier does not
+	 * track map memory precisely, so the exec, candidate, gated and
+	 * fallback cases merge into one state instead of multiplying every
+	 * path walk below. */
+	ev->flags = 0;
 
 	/* filename as passed to execve: the script for a #! launcher, the
 	 * symlink for a symlinked binary.  Read it first; the signature check
@@ -135,20 +179,21 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	r = bpf_probe_read_kernel_str(s->data + AW_ARGV_MAX, AW_PATH_MAX, BPF_CORE_READ(bprm, filename));
 	n = r > 0 ? r : 0;
 
+	if (n > 1)
+		base = s->data + AW_ARGV_MAX + (aw_filename_base(s, n - 1) & (AW_PATH_MAX - 1));
+	exe_name = (const char *)BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+
 	sess = session_of(tgid);
 	if (sess && (sess->flags & AW_SESS_UNANNOUNCED) && sess->root_tgid == tgid) {
 		/* A declared root's first exec: that is where the session starts. */
 		sess->flags &= ~AW_SESS_UNANNOUNCED;
-		flags |= AW_EXEC_SESSION_START;
+		ev->flags |= AW_EXEC_SESSION_START;
 	}
 	if (!sess) {
-		if (n > 1) {
-			__u32 b = basename_off(s->data + AW_ARGV_MAX, n - 1);
-
-			hit = lookup_name(&s->key, s->data + AW_ARGV_MAX + (b & (AW_PATH_MAX - 1)));
-		}
+		if (base)
+			hit = lookup_name(&s->key, base);
 		if (!hit)
-			hit = lookup_name(&s->key, (const char *)BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name));
+			hit = lookup_name(&s->key, exe_name);
 		if (hit && (hit->flags & AW_NAME_AGENT)) {
 			__builtin_memset(&fresh, 0, sizeof(fresh));
 			fresh.id = bpf_ktime_get_boot_ns();
@@ -160,15 +205,18 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 			if (bpf_map_update_elem(&sessions, &tgid, &fresh, BPF_ANY))
 				count(AW_CNT_SESSIONS_FULL);
 			sess = &fresh;
-			flags |= AW_EXEC_SESSION_START;
+			ev->flags |= AW_EXEC_SESSION_START;
 		} else if (hit && (hit->flags & AW_NAME_INTERPRETER)) {
-			flags |= AW_EXEC_CANDIDATE;
+			ev->flags |= AW_EXEC_CANDIDATE;
 		} else if (cfg->all_execs) {
-			flags |= AW_EXEC_ALL;
+			ev->flags |= AW_EXEC_ALL;
 		} else {
 			return 0;
 		}
 	}
+
+	if (sess && ((base && gated(&s->key, base)) || gated(&s->key, exe_name)))
+		ev->flags |= gate(cfg);
 
 	if (sess)
 		ev->sess = *sess;
@@ -192,11 +240,11 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	off = read_argv(p, s->data, &ev->argv_total);
 	ev->argv_len = off;
 	if (ev->argv_total > off) {
-		flags |= AW_EXEC_ARGV_TRUNC;
+		ev->flags |= AW_EXEC_ARGV_TRUNC;
 		count(AW_CNT_ARGV_TRUNC);
 	}
 	if (n == AW_PATH_MAX)
-		flags |= AW_EXEC_FILENAME_TRUNC;
+		ev->flags |= AW_EXEC_FILENAME_TRUNC;
 	if (off > AW_ARGV_MAX)
 		return 0;
 	if (off < AW_ARGV_MAX && n)
@@ -209,7 +257,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	n = aw_read_path(BPF_CORE_READ(bprm, file, f_path.dentry),
 			 BPF_CORE_READ(bprm, file, f_path.mnt), s->data + off, &trunc);
 	if (trunc) {
-		flags |= AW_EXEC_EXE_TRUNC;
+		ev->flags |= AW_EXEC_EXE_TRUNC;
 		count(AW_CNT_PATH_TRUNC);
 	}
 	ev->exe_len = n;
@@ -220,20 +268,20 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 		return 0;
 	n = aw_read_cwd(s->data + off, &trunc);
 	if (trunc) {
-		flags |= AW_EXEC_CWD_TRUNC;
+		ev->flags |= AW_EXEC_CWD_TRUNC;
 		count(AW_CNT_PATH_TRUNC);
 	}
 	ev->cwd_len = n;
 	off += n;
 
-	ev->flags = flags;
 	if (off > AW_EXEC_DATA_MAX)
 		return 0;
 	ev->hdr.size = sizeof(*ev) + off;
 	/* A candidate is waited on: children it forks before the collector
 	 * confirms it are adopted by a /proc scan, the sooner the better. */
 	emit_flags(ev, sizeof(*ev) + off, AW_EV_EXEC,
-		   flags & (AW_EXEC_SESSION_START | AW_EXEC_CANDIDATE));
+		   ev->flags & (AW_EXEC_SESSION_START | AW_EXEC_CANDIDATE | AW_EXEC_GATED |
+			    AW_EXEC_FALLBACK_KILL | AW_EXEC_FALLBACK_ALLOW));
 	return 0;
 }
 

@@ -96,6 +96,9 @@ _Static_assert(sizeof(struct aw_event_hdr) == 40, "aw_event_hdr size");
 #define AW_EXEC_CWD_TRUNC     (1u << 4)
 #define AW_EXEC_FILENAME_TRUNC (1u << 5)
 #define AW_EXEC_ALL           (1u << 6) /* emitted only because of --all */
+#define AW_EXEC_GATED         (1u << 7) /* stopped (SIGSTOP) in the kernel for a verdict */
+#define AW_EXEC_FALLBACK_KILL (1u << 8) /* gated, collector stale: killed in the kernel */
+#define AW_EXEC_FALLBACK_ALLOW (1u << 9) /* gated, collector stale: let run */
 
 /*
  * Exec event.  data[] holds, in order: argv (argv_len bytes, NUL-separated),
@@ -155,9 +158,42 @@ struct aw_net_event {
 	__u8  addr[16];   /* IPv4 in the first 4 bytes, network order */
 	__s32 result;     /* syscall return (negative errno) */
 	__u32 flags;      /* AW_NET_* */
+	__u32 rule_id;    /* AW_NET_DENIED: the collector's id of the deny rule */
+	__u32 _pad;
 };
 #define AW_NET_NO_RESULT (1u << 0) /* syscall exit not seen (io_uring, ...) */
-_Static_assert(sizeof(struct aw_net_event) == 80, "aw_net_event size");
+#define AW_NET_DENIED    (1u << 1) /* refused with EPERM in the cgroup hook */
+_Static_assert(sizeof(struct aw_net_event) == 88, "aw_net_event size");
+
+/* Exec gate: basenames some enforcing rule applies to (`gated_binaries`). */
+struct aw_gate_key {
+	char name[AW_NAME_KEY_LEN];   /* NUL-padded basename */
+};
+
+/* Network deny lists: LPM tries keyed by destination prefix.  The trie
+ * returns only the longest match, so the collector copies every covering
+ * shorter prefix's entries into each longer one. */
+#define AW_NET_RULES_PER_PREFIX 8
+struct aw_net_key4 {
+	__u32 prefixlen;
+	__u8  addr[4];
+};
+struct aw_net_key6 {
+	__u32 prefixlen;
+	__u8  addr[16];
+};
+struct aw_net_deny {
+	__u32 n;
+	__u32 _pad;
+	struct {
+		__u16 port_lo, port_hi;   /* host order; 0-65535 = any */
+		__u16 protocol;           /* IPPROTO_*; 0 = any */
+		__u16 _pad;
+		__u32 rule_id;
+		__u32 _pad2;
+	} r[AW_NET_RULES_PER_PREFIX];
+};
+_Static_assert(sizeof(struct aw_net_deny) == 8 + 16 * AW_NET_RULES_PER_PREFIX, "aw_net_deny size");
 
 enum aw_file_op {
 	AW_FILE_UNLINK = 1,
@@ -209,13 +245,25 @@ enum aw_counter {
 	AW_CNT_INFLIGHT_FULL,         /* per-syscall scratch map update failed */
 	AW_CNT_READ_FAIL,             /* bpf_probe_read_* of user memory failed */
 	AW_CNT_EVENTS,                /* records submitted */
+	AW_CNT_GATE_STOPS,            /* execs stopped for a verdict */
+	AW_CNT_GATE_FALLBACKS,        /* gated execs decided in the kernel: collector stale */
+	AW_CNT_NET_DENIED,            /* connects/sends refused with EPERM */
 	AW_CNT_MAX,
 };
 
-/* Runtime knobs (the `config` array, index 0), set by the collector. */
+/* What the exec gate does when the collector's heartbeat is stale. */
+enum aw_fallback {
+	AW_FALLBACK_KILL = 0,   /* fail closed: SIGKILL the gated exec */
+	AW_FALLBACK_ALLOW = 1,  /* fail open: let it run, report it */
+};
+
+/* Runtime knobs (the `aw_config` array, index 0), set by the collector. */
 struct aw_config {
-	__u32 all_execs;     /* --all: exec events for every process */
+	__u32 all_execs;      /* --all: exec events for every process */
 	__u32 collector_tgid; /* never attribute or report the collector */
+	__u32 gate_fallback;  /* enum aw_fallback */
+	__u32 net_enforce;    /* 0: deny rules only report (monitor mode) */
+	__u64 heartbeat_stale_ns; /* heartbeat older than this: collector gone */
 };
 
 #endif /* AGENTWATCH_H */

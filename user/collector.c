@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +22,14 @@
 
 #include "agents.h"
 #include "collector.h"
+#include "control.h"
 #include "decode.h"
 #include "json.h"
 #include "paths.h"
 #include "procscan.h"
+#include "procsig.h"
 #include "proctable.h"
+#include "rules.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -34,6 +38,9 @@
 #define ENV_CAP      (64 * 1024)
 #define SIG_NONE     UINT32_MAX
 #define COLLECTOR_POLL_MS 10
+#define MAX_PENDING  1024
+#define AW_NET_KERNEL_RULES 1024
+#define HEARTBEAT_NS 100000000ull
 
 struct session {
 	uint64_t id;
@@ -59,6 +66,26 @@ struct ucounters {
 	uint64_t kernel_map_errors;     /* writes to the sessions map that failed */
 };
 
+/* A gated exec waiting for a human (action pause). */
+struct pending {
+	uint64_t id;           /* 0: free slot */
+	uint32_t pid;
+	uint64_t start;        /* tick-rounded, for the signal check */
+	uint64_t session_id;
+	uint64_t since_ns, deadline_ns;   /* CLOCK_MONOTONIC */
+	enum rule_action dflt; /* at the deadline: RA_NONE (allow), RA_DENY, RA_KILL */
+	char rule[RULE_ID_MAX + 1];
+	char message[RULE_MESSAGE_MAX];
+	char agent[AW_AGENT_LEN];
+	char cmdline[512];
+};
+
+struct vcounters {
+	uint64_t gated, allowed, killed, paused, denied_net, late_kills;
+	uint64_t pause_timeouts, human_allows, human_denies, signal_errors;
+	uint64_t reloads, reload_errors, control_refused;
+};
+
 struct collector {
 	const struct collector_opts *o;
 	struct sensor *sensor;
@@ -73,6 +100,16 @@ struct collector {
 	size_t n_sessions;
 	struct ucounters uc;
 	uint64_t started_ns;
+
+	/* enforcement */
+	struct ruleset *rules;
+	struct ratetab *rates;
+	char *net_rule_ids[AW_NET_KERNEL_RULES]; /* kernel rule id - 1 -> rule id */
+	size_t n_net_rule_ids;
+	struct pending pending[MAX_PENDING];
+	uint64_t next_pending_id;
+	struct control *control;
+	struct vcounters vc;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -486,8 +523,438 @@ out:
 	free(ps.v);
 }
 
+/* ---- rules and verdicts ---------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* argv joined with spaces and escaped for a terminal, cut to fit. */
+static void cmdline_of(const char *argv, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+	char tmp[1024];
+
+	for (i = 0; i < len && o + 1 < sizeof(tmp); i++)
+		tmp[o++] = argv[i] ? argv[i] : ' ';
+	while (o && tmp[o - 1] == ' ')
+		o--;
+	tmp[o] = '\0';
+	text_escape(tmp, o, out, outlen);
+}
+
+/* What the collector actually does: nothing in monitor mode. */
+static enum rule_action enforced(const struct collector *c, const struct match_result *r)
+{
+	if (c->o->monitor)
+		return RA_NONE;
+	return r->verdict;
+}
+
+/* The hit that decided the verdict: the first with the strongest action. */
+static const struct rule_hit *deciding_hit(const struct match_result *r, enum rule_action act)
+{
+	size_t i, n = r->n_hits < RULE_HITS_MAX ? r->n_hits : RULE_HITS_MAX;
+
+	for (i = 0; i < n; i++)
+		if (r->hits[i].action == act && r->hits[i].mode == RM_ENFORCE)
+			return &r->hits[i];
+	return n ? &r->hits[0] : NULL;
+}
+
+static int signal_proc(struct collector *c, uint32_t pid, uint64_t start, int sig)
+{
+	int err = procsig_send(c->o->proc_root, pid, start, c->tick_ns, sig);
+
+	if (err && err != -ESRCH)
+		c->vc.signal_errors++;
+	return err;
+}
+
+/* One line on the blocked process's own stderr: the agent reads it and can
+ * tell its human which rule stopped the command and why. */
+static void tell_blocked(struct collector *c, uint32_t pid, const char *what,
+			 const struct rule_hit *h, const char *extra)
+{
+	char line[RULE_MESSAGE_MAX + 256];
+	int n;
+
+	if (h) {
+		const char *msg = h->message;
+
+		if (!strncmp(msg, "agentwatch: ", 12))
+			msg += 12; /* rule messages may carry the prefix already */
+		n = snprintf(line, sizeof(line), "agentwatch: %s by rule %s (%s): %s%s\n", what, h->id,
+			     h->severity, msg, extra ? extra : "");
+	}
+	else
+		n = snprintf(line, sizeof(line), "agentwatch: %s%s\n", what, extra ? extra : "");
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	procsig_tell(c->o->proc_root, pid, line, n);
+}
+
+static void signal_session(struct collector *c, uint64_t session_id, int sig, uint32_t except)
+{
+	uint32_t pids[4096];
+	size_t n = sensor__session_members(c->sensor, session_id, pids, 4096), i;
+
+	for (i = 0; i < n; i++)
+		if (pids[i] != except && pids[i] != (uint32_t)getpid())
+			signal_proc(c, pids[i], 0, sig);
+}
+
+static void json_hits(struct collector *c, const struct match_result *r)
+{
+	size_t i, n = r->n_hits < RULE_HITS_MAX ? r->n_hits : RULE_HITS_MAX;
+
+	jsonw__key(c->jw, "rules");
+	jsonw__arr_begin(c->jw);
+	for (i = 0; i < n; i++) {
+		const struct rule_hit *h = &r->hits[i];
+
+		jsonw__obj_begin(c->jw);
+		jsonw__key(c->jw, "id");
+		jsonw__str(c->jw, h->id);
+		jsonw__key(c->jw, "severity");
+		jsonw__str(c->jw, h->severity);
+		jsonw__key(c->jw, "action");
+		jsonw__str(c->jw, rule_action_name(h->action));
+		jsonw__key(c->jw, "mode");
+		jsonw__str(c->jw, rule_mode_name(h->mode));
+		jsonw__key(c->jw, "message");
+		jsonw__str(c->jw, h->message);
+		jsonw__key(c->jw, "origin");
+		jsonw__str(c->jw, h->origin);
+		if (h->argv_truncated) {
+			jsonw__key(c->jw, "argv_truncated");
+			jsonw__bool(c->jw, true);
+		}
+		jsonw__obj_end(c->jw);
+	}
+	jsonw__arr_end(c->jw);
+	if (r->hits_truncated) {
+		jsonw__key(c->jw, "rules_truncated");
+		jsonw__bool(c->jw, true);
+	}
+}
+
+/* What happened to one event because of the rules, for its record. */
+struct outcome {
+	bool matched;                 /* rules were evaluated */
+	struct match_result res;
+	enum rule_action verdict;     /* what the collector did */
+	bool gated;
+	const char *fallback;         /* "kill"/"allow" when the kernel decided */
+	uint64_t pending_id;
+	bool late;                    /* enforced after the process had started */
+};
+
+static void json_outcome(struct collector *c, const struct outcome *o)
+{
+	if (o->gated || o->fallback) {
+		jsonw__key(c->jw, "gated");
+		jsonw__bool(c->jw, true);
+	}
+	if (o->fallback) {
+		jsonw__key(c->jw, "fallback");
+		jsonw__str(c->jw, o->fallback);
+	}
+	if (!o->matched || (!o->res.n_hits && !o->gated))
+		return;
+	jsonw__key(c->jw, "verdict");
+	jsonw__str(c->jw, rule_action_name(o->verdict));
+	if (o->res.would != o->verdict) {
+		jsonw__key(c->jw, "would");
+		jsonw__str(c->jw, rule_action_name(o->res.would));
+	}
+	if (o->pending_id) {
+		jsonw__key(c->jw, "pending_id");
+		jsonw__u64(c->jw, o->pending_id);
+	}
+	if (o->late) {
+		jsonw__key(c->jw, "enforced_late");
+		jsonw__bool(c->jw, true);
+	}
+	json_hits(c, &o->res);
+}
+
+static void text_outcome(struct collector *c, const struct outcome *o)
+{
+	const struct rule_hit *h;
+
+	if (o->fallback)
+		fprintf(c->out, " %s[collector stale: %s in kernel]%s", col(c, C_RED), o->fallback,
+			col(c, C_RESET));
+	if (!o->matched || !o->res.n_hits)
+		return;
+	h = deciding_hit(&o->res, o->res.would);
+	fprintf(c->out, " %s%s%s%s", col(c, o->verdict >= RA_PAUSE ? C_RED : C_YELLOW),
+		o->verdict >= RA_PAUSE ? C_BOLD : "", rule_action_name(o->verdict), col(c, C_RESET));
+	if (o->res.would != o->verdict)
+		fprintf(c->out, " (would %s)", rule_action_name(o->res.would));
+	if (o->pending_id)
+		fprintf(c->out, " #%llu", (unsigned long long)o->pending_id);
+	if (h)
+		fprintf(c->out, " [%s: %s]", h->id, h->message);
+}
+
+static struct pending *pending_add(struct collector *c)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_PENDING; i++)
+		if (!c->pending[i].id) {
+			memset(&c->pending[i], 0, sizeof(c->pending[i]));
+			c->pending[i].id = ++c->next_pending_id;
+			return &c->pending[i];
+		}
+	return NULL;
+}
+
+static struct pending *pending_find(struct collector *c, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_PENDING; i++)
+		if (id && c->pending[i].id == id)
+			return &c->pending[i];
+	return NULL;
+}
+
+static size_t pending_count(const struct collector *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < MAX_PENDING; i++)
+		n += c->pending[i].id != 0;
+	return n;
+}
+
+/* A record for a verdict reached after the exec record: a human's answer,
+ * or a pause that timed out. */
+static void out_resolution(struct collector *c, const struct pending *pd, const char *verdict,
+			   const char *by)
+{
+	struct aw_event_hdr h = { .pid = pd->pid, .tid = pd->pid };
+	struct session *s = session_for(c, pd->session_id);
+	struct proc *p = proctable__lookup(c->pt, pd->pid, pd->start);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	h.ts = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (c->text) {
+		text_head(c, &h, s, "verdict", C_RED);
+		fprintf(c->out, "#%llu %s by %s [%s] %s", (unsigned long long)pd->id, verdict, by,
+			pd->rule, pd->cmdline);
+		fputc('\n', c->out);
+		return;
+	}
+	json_common(c, "verdict", &h, s, p ? p->ppid : 0);
+	json_proc_image(c, p);
+	jsonw__key(c->jw, "pending_id");
+	jsonw__u64(c->jw, pd->id);
+	jsonw__key(c->jw, "verdict");
+	jsonw__str(c->jw, verdict);
+	jsonw__key(c->jw, "decided_by");
+	jsonw__str(c->jw, by);
+	jsonw__key(c->jw, "rule");
+	jsonw__str(c->jw, pd->rule);
+	jsonw__key(c->jw, "waited_ms");
+	jsonw__u64(c->jw, (mono_ns() - pd->since_ns) / 1000000);
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
+/* Carry out a paused exec's verdict.  allow resumes it (and, for a frozen
+ * session, every member); anything else kills it (or the whole frozen
+ * session). */
+static void pending_resolve(struct collector *c, struct pending *pd, bool allow, const char *by)
+{
+	bool frozen = strcmp(pd->message, "session frozen") == 0;
+
+	if (allow) {
+		if (frozen)
+			signal_session(c, pd->session_id, SIGCONT, 0);
+		signal_proc(c, pd->pid, pd->start, SIGCONT);
+	} else {
+		char extra[96];
+
+		snprintf(extra, sizeof(extra), " (denied by %s)", by);
+		tell_blocked(c, pd->pid, "blocked", NULL, extra);
+		if (frozen)
+			signal_session(c, pd->session_id, SIGKILL, 0);
+		signal_proc(c, pd->pid, pd->start, SIGKILL);
+	}
+	out_resolution(c, pd, allow ? "allow" : "kill", by);
+	fflush(c->out);
+	memset(pd, 0, sizeof(*pd));
+}
+
+static void pending_expire(struct collector *c)
+{
+	uint64_t now = mono_ns();
+	size_t i;
+
+	for (i = 0; i < MAX_PENDING; i++) {
+		struct pending *pd = &c->pending[i];
+
+		if (!pd->id)
+			continue;
+		/* A paused process that is gone (killed by someone else) needs no
+		 * verdict any more. */
+		if (procsig_is_stopped(c->o->proc_root, pd->pid) < 0) {
+			memset(pd, 0, sizeof(*pd));
+			continue;
+		}
+		if (!pd->deadline_ns || now < pd->deadline_ns)
+			continue;
+		c->vc.pause_timeouts++;
+		pending_resolve(c, pd, pd->dflt == RA_NONE, "timeout");
+	}
+}
+
+/* Read the stopped process's environment for env predicates. */
+static char *read_environ(struct collector *c, uint32_t pid, size_t *len)
+{
+	char path[64], *env = NULL;
+
+	snprintf(path, sizeof(path), "%s/%u/environ", c->o->proc_root, pid);
+	if (read_file_capped(path, ENV_CAP, &env, len))
+		return NULL;
+	return env;
+}
+
+static void match_exec(struct collector *c, const struct dexec *d, const struct session *s,
+		       const struct proc *p, const char *exe, const char *cwd, struct outcome *o)
+{
+	const struct proc *chain[LINEAGE_MAX];
+	const char *anc[LINEAGE_MAX];
+	char fname[PATH_MAX];
+	struct exec_ctx x = {0};
+	bool complete;
+	size_t n = 0, i;
+	char *env = NULL;
+
+	if (!c->rules || !s)
+		return;
+	if (p)
+		n = proctable__lineage(c->pt, p, s->root_pid, s->root_start, chain, LINEAGE_MAX,
+				       &complete);
+	/* ancestors: exe paths, parent first (chain is root first, ends at p) */
+	for (i = 0; i + 1 < n; i++)
+		anc[i] = chain[n - 2 - i]->exe ? chain[n - 2 - i]->exe : "";
+	if (d->filename.s && d->filename.len < sizeof(fname)) {
+		memcpy(fname, d->filename.s, d->filename.len);
+		fname[d->filename.len] = '\0';
+		x.filename = fname;
+	}
+	x.exe = exe;
+	x.argv = d->argv.s;
+	x.argv_len = d->argv.len;
+	x.argv_truncated = d->ev->flags & AW_EXEC_ARGV_TRUNC;
+	x.cwd = cwd;
+	x.workspace = ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) : s->workspace;
+	x.agent = s->agent;
+	x.ancestors = anc;
+	x.n_ancestors = n ? n - 1 : 0;
+	/* The environment is stable only while the process is stopped. */
+	if (d->ev->flags & AW_EXEC_GATED)
+		env = read_environ(c, d->ev->hdr.pid, &x.env_len);
+	x.env = env;
+	x.session_id = s->id;
+	x.now_ns = d->ev->hdr.ts;
+	if (ruleset__match_exec(c->rules, c->rates, &x, &o->res) == 0)
+		o->matched = true;
+	free(env);
+}
+
+/* Act on an exec's verdict.  Gated execs are stopped in the kernel and wait
+ * for this; others are already running. */
+static void enforce_exec(struct collector *c, const struct dexec *d, const struct session *s,
+			 struct outcome *o)
+{
+	uint32_t pid = d->ev->hdr.pid;
+	uint64_t start = norm_start(c, d->ev->hdr.start);
+	enum rule_action act = o->matched ? enforced(c, &o->res) : RA_NONE;
+	const struct rule_hit *h = o->matched ? deciding_hit(&o->res, act) : NULL;
+	struct pending *pd;
+
+	o->gated = d->ev->flags & AW_EXEC_GATED;
+	if (d->ev->flags & AW_EXEC_FALLBACK_KILL)
+		o->fallback = "kill";
+	else if (d->ev->flags & AW_EXEC_FALLBACK_ALLOW)
+		o->fallback = "allow";
+	o->verdict = act;
+	if (o->gated)
+		c->vc.gated++;
+	if (!o->gated) {
+		/* Not stopped: only a kill can still help, and only late. */
+		if (act >= RA_DENY && act != RA_FREEZE) {
+			o->late = true;
+			c->vc.late_kills++;
+			tell_blocked(c, pid, "killed", h, NULL);
+			if (act == RA_KILL_SESSION && s)
+				signal_session(c, s->id, SIGKILL, 0);
+			signal_proc(c, pid, start, SIGKILL);
+		}
+		return;
+	}
+	switch (act) {
+	case RA_PAUSE:
+	case RA_FREEZE:
+		pd = pending_add(c);
+		if (!pd) {
+			/* No room to wait for a human: the rule's default decides. */
+			act = h && h->pause_default == RA_NONE ? RA_NONE : RA_KILL;
+			o->verdict = act;
+			goto decided;
+		}
+		pd->pid = pid;
+		pd->start = start;
+		pd->session_id = s ? s->id : 0;
+		pd->since_ns = mono_ns();
+		if (act == RA_FREEZE) {
+			copy_str(pd->message, sizeof(pd->message), "session frozen");
+			if (s)
+				signal_session(c, s->id, SIGSTOP, pid);
+		} else {
+			uint32_t t = h && h->pause_timeout_s ? h->pause_timeout_s : c->o->pause_timeout_s;
+
+			pd->deadline_ns = pd->since_ns + (uint64_t)t * 1000000000ull;
+			pd->dflt = h ? h->pause_default : RA_KILL;
+			copy_str(pd->message, sizeof(pd->message), h ? h->message : "");
+		}
+		copy_str(pd->rule, sizeof(pd->rule), h ? h->id : "?");
+		copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
+		cmdline_of(d->argv.s, d->argv.len, pd->cmdline, sizeof(pd->cmdline));
+		o->pending_id = pd->id;
+		c->vc.paused++;
+		return;
+	default:
+		break;
+	}
+decided:
+	if (act >= RA_DENY) {
+		tell_blocked(c, pid, "blocked", h, NULL);
+		if (act == RA_KILL_SESSION && s)
+			signal_session(c, s->id, SIGKILL, pid);
+		signal_proc(c, pid, start, SIGKILL);
+		c->vc.killed++;
+	} else {
+		signal_proc(c, pid, start, SIGCONT);
+		c->vc.allowed++;
+	}
+}
+
 static void out_exec(struct collector *c, const struct dexec *d, const struct session *s,
-		     const struct proc *p)
+		     const struct proc *p, const struct outcome *o)
 {
 	const struct aw_exec_event *ev = d->ev;
 	char ts[48];
@@ -500,6 +967,7 @@ static void out_exec(struct collector *c, const struct dexec *d, const struct se
 				ev->argv_len, ev->argv_total, col(c, C_RESET));
 		if (ev->flags & AW_EXEC_SESSION_START)
 			fprintf(c->out, " %s(session start)%s", col(c, C_BOLD), col(c, C_RESET));
+		text_outcome(c, o);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
 		return;
@@ -547,6 +1015,7 @@ static void out_exec(struct collector *c, const struct dexec *d, const struct se
 			jsonw__str(c->jw, "filename");
 		jsonw__arr_end(c->jw);
 	}
+	json_outcome(c, o);
 	json_lineage(c, p, s);
 	finish_json(c);
 }
@@ -567,6 +1036,7 @@ static char *dstr_dup(const struct dstr *d)
 
 static void handle_exec(struct collector *c, const void *data, size_t size)
 {
+	struct outcome o;
 	struct aw_session fresh;
 	struct session *s = NULL;
 	struct proc *p = NULL;
@@ -611,7 +1081,11 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 				    norm_start(c, d.ev->parent_start), d.ev->hdr.session_id, exe, cwd,
 				    d.argv.s, d.argv.len, d.ev->hdr.ts);
 	}
-	out_exec(c, &d, s, p);
+	memset(&o, 0, sizeof(o));
+	match_exec(c, &d, s, p, exe, cwd, &o);
+	if (s || (d.ev->flags & AW_EXEC_GATED))
+		enforce_exec(c, &d, s, &o);
+	out_exec(c, &d, s, p, &o);
 	free(exe);
 	free(cwd);
 }
@@ -725,17 +1199,57 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 	const char *err;
 	bool no_result = ev->flags & AW_NET_NO_RESULT;
 
+	struct outcome o;
+
 	if (!inet_ntop(ev->family == 10 ? AF_INET6 : AF_INET, ev->addr, addr, sizeof(addr)))
 		copy_str(addr, sizeof(addr), "?");
 	err = errno_name(ev->result, eb, sizeof(eb));
 	if (s)
 		s->n_net++;
+	memset(&o, 0, sizeof(o));
+	if (c->rules && s) {
+		struct net_ctx x = {0};
+
+		x.family = ev->family == 10 ? AF_INET6 : AF_INET;
+		memcpy(x.addr, ev->addr, sizeof(x.addr));
+		x.port = ev->port;
+		x.protocol = ev->protocol ? (int)ev->protocol :
+			     ev->sock_type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP;
+		x.agent = s->agent;
+		x.exe = p ? p->exe : NULL;
+		x.session_id = s->id;
+		x.now_ns = ev->hdr.ts;
+		o.matched = ruleset__match_net(c->rules, c->rates, &x, &o.res) == 0;
+	}
+	if (o.matched)
+		o.verdict = enforced(c, &o.res);
+	if (ev->flags & AW_NET_DENIED) {
+		/* Refused in the kernel with EPERM: say so on the process's stderr,
+		 * where the agent will see it next to its tool's error. */
+		const struct rule_hit *h = o.matched ? deciding_hit(&o.res, RA_DENY) : NULL;
+		char extra[128];
+
+		o.matched = true;
+		o.verdict = RA_DENY;
+		c->vc.denied_net++;
+		snprintf(extra, sizeof(extra), " (connection to %s port %u refused)", addr, ev->port);
+		tell_blocked(c, ev->hdr.pid, "network access denied", h, extra);
+	} else if (o.matched && o.verdict >= RA_KILL && o.verdict != RA_FREEZE) {
+		/* Rules the kernel can't decide alone (agent, lineage): kill late. */
+		const struct rule_hit *h = deciding_hit(&o.res, o.verdict);
+
+		o.late = true;
+		c->vc.late_kills++;
+		tell_blocked(c, ev->hdr.pid, "killed", h, NULL);
+		signal_proc(c, ev->hdr.pid, ev->hdr.start ? norm_start(c, ev->hdr.start) : 0, SIGKILL);
+	}
 	if (c->text) {
 		text_head(c, &ev->hdr, s, "net", C_BLUE);
 		fprintf(c->out, "%s %s %s%s%s:%u", op, proto_name(ev->protocol, ev->sock_type),
 			ev->family == 10 ? "[" : "", addr, ev->family == 10 ? "]" : "", ev->port);
 		if (!no_result && err)
 			fprintf(c->out, " %s%s%s", col(c, C_RED), err, col(c, C_RESET));
+		text_outcome(c, &o);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
 		return;
@@ -759,6 +1273,7 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 		jsonw__i64(c->jw, ev->result);
 	jsonw__key(c->jw, "error");
 	jsonw__str(c->jw, no_result ? NULL : err);
+	json_outcome(c, &o);
 	json_lineage(c, p, s);
 	finish_json(c);
 }
@@ -783,6 +1298,64 @@ static void abs_path(const struct dstr *path, const struct dstr *dir, char *out,
 		out[0] = '\0';
 }
 
+/*
+ * A file rule fired.  The syscall that reported it has already completed (a
+ * tracepoint can't stop it), so the action is on the process: stop it at
+ * its first protected hit (pause, for a human) or kill it, before it does
+ * more of the same.
+ */
+static void enforce_file(struct collector *c, const struct dfile *d, const struct session *s,
+			 const struct proc *p, struct outcome *o)
+{
+	uint32_t pid = d->ev->hdr.pid;
+	uint64_t start = norm_start(c, d->ev->hdr.start);
+	enum rule_action act = enforced(c, &o->res);
+	const struct rule_hit *h = deciding_hit(&o->res, act);
+	struct pending *pd;
+
+	o->verdict = act;
+	if (act < RA_PAUSE)
+		return;
+	o->late = true;
+	if (act == RA_PAUSE || act == RA_FREEZE) {
+		if (signal_proc(c, pid, start, SIGSTOP))
+			return;
+		pd = pending_add(c);
+		if (!pd) {
+			signal_proc(c, pid, start, SIGKILL);
+			o->verdict = RA_KILL;
+			return;
+		}
+		pd->pid = pid;
+		pd->start = start;
+		pd->session_id = s ? s->id : 0;
+		pd->since_ns = mono_ns();
+		if (act == RA_FREEZE) {
+			copy_str(pd->message, sizeof(pd->message), "session frozen");
+			if (s)
+				signal_session(c, s->id, SIGSTOP, pid);
+		} else {
+			uint32_t t = h && h->pause_timeout_s ? h->pause_timeout_s : c->o->pause_timeout_s;
+
+			pd->deadline_ns = pd->since_ns + (uint64_t)t * 1000000000ull;
+			pd->dflt = h ? h->pause_default : RA_KILL;
+			copy_str(pd->message, sizeof(pd->message), h ? h->message : "");
+		}
+		copy_str(pd->rule, sizeof(pd->rule), h ? h->id : "?");
+		copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
+		if (p && p->argv)
+			cmdline_of(p->argv, p->argv_len, pd->cmdline, sizeof(pd->cmdline));
+		o->pending_id = pd->id;
+		c->vc.paused++;
+		return;
+	}
+	tell_blocked(c, pid, "killed", h, NULL);
+	if (act == RA_KILL_SESSION && s)
+		signal_session(c, s->id, SIGKILL, 0);
+	signal_proc(c, pid, start, SIGKILL);
+	c->vc.killed++;
+}
+
 static void handle_file(struct collector *c, const void *data, size_t size)
 {
 	char p1[2 * AW_PATH_MAX], p2[2 * AW_PATH_MAX], eb[16];
@@ -790,6 +1363,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	struct proc *p;
 	struct dfile d;
 	const char *err;
+	struct outcome o;
 
 	if (decode_file(data, size, &d)) {
 		c->uc.decode_errors++;
@@ -802,6 +1376,24 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	err = errno_name(d.ev->result, eb, sizeof(eb));
 	if (s)
 		s->n_file++;
+	memset(&o, 0, sizeof(o));
+	if (c->rules && s) {
+		struct file_ctx x = {0};
+
+		x.op = d.ev->op;
+		x.path = p1[0] ? p1 : NULL;
+		x.path2 = p2[0] ? p2 : NULL;
+		x.cwd = p ? p->cwd : NULL;
+		x.workspace = ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) : s->workspace;
+		x.agent = s->agent;
+		x.exe = p ? p->exe : NULL;
+		x.session_id = s->id;
+		x.now_ns = d.ev->hdr.ts;
+		if (x.path)
+			o.matched = ruleset__match_file(c->rules, c->rates, &x, &o.res) == 0;
+	}
+	if (o.matched)
+		enforce_file(c, &d, s, p, &o);
 	if (c->text) {
 		text_head(c, &d.ev->hdr, s, "file", C_YELLOW);
 		fprintf(c->out, "%s ", file_op_name(d.ev->op));
@@ -812,6 +1404,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		}
 		if (err)
 			fprintf(c->out, " %s%s%s", col(c, C_RED), err, col(c, C_RESET));
+		text_outcome(c, &o);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
 		return;
@@ -853,6 +1446,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	jsonw__i64(c->jw, d.ev->result);
 	jsonw__key(c->jw, "error");
 	jsonw__str(c->jw, err);
+	json_outcome(c, &o);
 	json_lineage(c, p, s);
 	finish_json(c);
 }
@@ -1139,6 +1733,385 @@ static int load_agents(struct collector *c, const char *default_file)
 	return 0;
 }
 
+static void write_status(struct collector *c, bool final);
+
+/* ---- rules: load, kernel knobs, reload ------------------------------------- */
+
+struct names {
+	const char **v;
+	size_t n, cap;
+};
+
+static int collect_gated(const char *basename, void *ctx)
+{
+	struct names *nm = ctx;
+
+	if (nm->n == nm->cap) {
+		size_t cap = nm->cap ? nm->cap * 2 : 64;
+		const char **nv = realloc(nm->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		nm->v = nv;
+		nm->cap = cap;
+	}
+	nm->v[nm->n++] = basename;
+	return 0;
+}
+
+struct netrule {
+	int family, prefixlen, protocol;
+	uint8_t addr[16];
+	uint16_t lo, hi;
+	uint32_t kid;         /* kernel rule id */
+};
+
+struct netrules {
+	struct collector *c;
+	struct netrule v[2048];
+	size_t n;
+	char *ids[AW_NET_KERNEL_RULES];
+	size_t n_ids;
+};
+
+static int collect_net(int family, const uint8_t *addr, int prefixlen, uint16_t lo, uint16_t hi,
+		       int protocol, const char *rule_id, void *ctx)
+{
+	struct netrules *nr = ctx;
+	struct netrule *r;
+	size_t i;
+
+	if (nr->n >= sizeof(nr->v) / sizeof(nr->v[0]))
+		return -E2BIG;
+	r = &nr->v[nr->n++];
+	memset(r, 0, sizeof(*r));
+	r->family = family;
+	r->prefixlen = prefixlen;
+	r->protocol = protocol;
+	memcpy(r->addr, addr, family == AF_INET ? 4 : 16);
+	r->lo = lo;
+	r->hi = hi;
+	for (i = 0; i < nr->n_ids; i++)
+		if (!strcmp(nr->ids[i], rule_id))
+			break;
+	if (i == nr->n_ids) {
+		if (nr->n_ids >= AW_NET_KERNEL_RULES)
+			return -E2BIG;
+		nr->ids[nr->n_ids] = strdup(rule_id);
+		if (!nr->ids[nr->n_ids])
+			return -ENOMEM;
+		nr->n_ids++;
+	}
+	r->kid = i + 1;
+	return 0;
+}
+
+/* Does prefix a (len la) cover address b? */
+static bool prefix_covers(const uint8_t *a, int la, const uint8_t *b)
+{
+	int full = la / 8, rest = la % 8;
+
+	if (memcmp(a, b, full))
+		return false;
+	return !rest || ((a[full] ^ b[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/*
+ * The kernel's LPM trie returns only the longest matching prefix, so each
+ * prefix's entry carries its own rules and those of every shorter prefix
+ * that covers it.
+ */
+static int build_deny(const struct netrules *nr, int family, void *keys, struct aw_net_deny *vals,
+		      size_t max, size_t *out_n)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < nr->n; i++) {
+		const struct netrule *r = &nr->v[i];
+		struct aw_net_deny *v;
+		bool dup = false;
+
+		if (r->family != family)
+			continue;
+		for (j = 0; j < i && !dup; j++)
+			dup = nr->v[j].family == family && nr->v[j].prefixlen == r->prefixlen &&
+			      !memcmp(nr->v[j].addr, r->addr, family == AF_INET ? 4 : 16);
+		if (dup)
+			continue;
+		if (n >= max)
+			return -E2BIG;
+		v = &vals[n];
+		memset(v, 0, sizeof(*v));
+		if (family == AF_INET) {
+			struct aw_net_key4 *k = &((struct aw_net_key4 *)keys)[n];
+
+			k->prefixlen = r->prefixlen;
+			memcpy(k->addr, r->addr, 4);
+		} else {
+			struct aw_net_key6 *k = &((struct aw_net_key6 *)keys)[n];
+
+			k->prefixlen = r->prefixlen;
+			memcpy(k->addr, r->addr, 16);
+		}
+		for (j = 0; j < nr->n; j++) {
+			const struct netrule *o = &nr->v[j];
+
+			if (o->family != family || o->prefixlen > r->prefixlen ||
+			    !prefix_covers(o->addr, o->prefixlen, r->addr))
+				continue;
+			if (v->n >= AW_NET_RULES_PER_PREFIX)
+				return -E2BIG;
+			v->r[v->n].port_lo = o->lo;
+			v->r[v->n].port_hi = o->hi;
+			v->r[v->n].protocol = o->protocol;
+			v->r[v->n].rule_id = o->kid;
+			v->n++;
+		}
+		n++;
+	}
+	*out_n = n;
+	return 0;
+}
+
+static int push_knobs(struct collector *c, struct ruleset *rs)
+{
+	static struct aw_net_key4 k4[512];
+	static struct aw_net_key6 k6[512];
+	static struct aw_net_deny v4[512], v6[512];
+	struct names nm = {0};
+	struct netrules *nr = calloc(1, sizeof(*nr));
+	size_t n4 = 0, n6 = 0, i;
+	int err;
+
+	if (!nr)
+		return -ENOMEM;
+	if ((err = ruleset__gated_binaries(rs, collect_gated, &nm)) ||
+	    (err = ruleset__net_denies(rs, collect_net, nr)) ||
+	    (err = build_deny(nr, AF_INET, k4, v4, 512, &n4)) ||
+	    (err = build_deny(nr, AF_INET6, k6, v6, 512, &n6))) {
+		fprintf(stderr, "agentwatch: rules do not fit the kernel maps: %s\n", strerror(-err));
+		goto out;
+	}
+	/* Monitor mode stops nothing: it reports what the rules would do. */
+	if ((err = sensor__set_gated(c->sensor, nm.v, c->o->monitor ? 0 : nm.n))) {
+		fprintf(stderr, "agentwatch: failed to update gated binaries: %s\n", strerror(-err));
+		goto out;
+	}
+	if ((err = sensor__set_net_deny(c->sensor, k4, v4, n4, k6, v6, n6))) {
+		fprintf(stderr, "agentwatch: failed to update network deny lists: %s\n", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < c->n_net_rule_ids; i++)
+		free(c->net_rule_ids[i]);
+	memcpy(c->net_rule_ids, nr->ids, nr->n_ids * sizeof(nr->ids[0]));
+	c->n_net_rule_ids = nr->n_ids;
+	nr->n_ids = 0;
+out:
+	for (i = 0; i < nr->n_ids; i++)
+		free(nr->ids[i]);
+	free(nr);
+	free(nm.v);
+	return err;
+}
+
+/*
+ * Load the rules directory into a new set and, only if it parses and its
+ * kernel knobs fit, make it current.  A failed reload keeps the old rules
+ * (and the old kernel knobs) in force; err says why.
+ */
+static int load_rules(struct collector *c, char *err, size_t errlen)
+{
+	struct ruleset *rs;
+	int r;
+
+	if (!c->o->rules_dir)
+		return 0;
+	rs = ruleset__new();
+	if (!rs) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = ruleset__load_dir(rs, c->o->rules_dir, err, errlen);
+	if (r) {
+		ruleset__free(rs);
+		return r;
+	}
+	r = push_knobs(c, rs);
+	if (r) {
+		snprintf(err, errlen, "the rules do not fit the kernel maps: %s", strerror(-r));
+		ruleset__free(rs);
+		if (c->rules)
+			push_knobs(c, c->rules); /* put the old knobs back */
+		return r;
+	}
+	ruleset__free(c->rules);
+	c->rules = rs;
+	return 0;
+}
+
+static volatile sig_atomic_t reload_flag;
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+static void reload(struct collector *c, const char *why, char *msg, size_t msglen)
+{
+	char err[512] = "";
+	int r = load_rules(c, err, sizeof(err));
+
+	if (r) {
+		c->vc.reload_errors++;
+		snprintf(msg, msglen, "reload failed, previous rules stay in force: %s", err);
+	} else {
+		c->vc.reloads++;
+		snprintf(msg, msglen, "reloaded %zu rules from %s", ruleset__count(c->rules),
+			 c->o->rules_dir);
+	}
+	fprintf(stderr, "agentwatch: %s (%s)\n", msg, why);
+}
+
+/* ---- control socket -------------------------------------------------------- */
+
+/*
+ * An agent can never approve its own block: any peer that is in an agent
+ * session — root or not — is refused, whatever the command.  The session
+ * map is the kernel's, so a process can't leave its session by forking,
+ * setsid or reparenting.
+ */
+static bool control_allow(void *ctx, const struct control_peer *peer, const char *command)
+{
+	struct collector *c = ctx;
+	struct aw_session ks;
+
+	if (peer->pid > 0 && sensor__get_session(c->sensor, peer->pid, &ks) == 0) {
+		c->vc.control_refused++;
+		return false;
+	}
+	return true;
+}
+
+static void json_pending(struct collector *c, struct jsonw *w)
+{
+	uint64_t now = mono_ns();
+	size_t i;
+
+	jsonw__key(w, "pending");
+	jsonw__arr_begin(w);
+	for (i = 0; i < MAX_PENDING; i++) {
+		const struct pending *pd = &c->pending[i];
+		const struct session *s;
+		const struct proc *p, *chain[LINEAGE_MAX];
+		bool complete;
+		size_t n = 0, k;
+
+		if (!pd->id)
+			continue;
+		s = session_for(c, pd->session_id);
+		p = proctable__lookup(c->pt, pd->pid, pd->start);
+		jsonw__obj_begin(w);
+		jsonw__key(w, "id"); jsonw__u64(w, pd->id);
+		jsonw__key(w, "pid"); jsonw__u64(w, pd->pid);
+		jsonw__key(w, "agent"); jsonw__str(w, pd->agent);
+		jsonw__key(w, "rule"); jsonw__str(w, pd->rule);
+		jsonw__key(w, "message"); jsonw__str(w, pd->message);
+		jsonw__key(w, "command"); jsonw__str(w, pd->cmdline);
+		jsonw__key(w, "age_ms"); jsonw__u64(w, (now - pd->since_ns) / 1000000);
+		jsonw__key(w, "timeout_ms");
+		if (pd->deadline_ns)
+			jsonw__u64(w, pd->deadline_ns > now ? (pd->deadline_ns - now) / 1000000 : 0);
+		else
+			jsonw__null(w);
+		jsonw__key(w, "default");
+		jsonw__str(w, pd->deadline_ns ? (pd->dflt == RA_NONE ? "allow" : "kill") : NULL);
+		jsonw__key(w, "lineage");
+		jsonw__arr_begin(w);
+		if (p && s)
+			n = proctable__lineage(c->pt, p, s->root_pid, s->root_start, chain,
+					       LINEAGE_MAX, &complete);
+		for (k = 0; k < n; k++) {
+			jsonw__obj_begin(w);
+			jsonw__key(w, "pid"); jsonw__u64(w, chain[k]->pid);
+			jsonw__key(w, "exe"); jsonw__str(w, chain[k]->exe);
+			jsonw__key(w, "argv"); json_argv(w, chain[k]->argv, chain[k]->argv_len);
+			jsonw__obj_end(w);
+		}
+		jsonw__arr_end(w);
+		jsonw__obj_end(w);
+	}
+	jsonw__arr_end(w);
+}
+
+static int control_handle(void *ctx, const struct control_peer *peer, int argc, char **argv,
+			  struct jsonw *reply, char *errbuf, size_t errlen)
+{
+	struct collector *c = ctx;
+	const char *cmd = argv[0];
+
+	if (!strcmp(cmd, "pending")) {
+		json_pending(c, reply);
+		return 0;
+	}
+	if (!strcmp(cmd, "allow") || !strcmp(cmd, "deny")) {
+		bool allow = cmd[0] == 'a';
+		struct pending *pd;
+		uint64_t id;
+		char by[64];
+
+		if (argc != 2 || parse_u64(argv[1], &id)) {
+			snprintf(errbuf, errlen, "usage: %s ID", cmd);
+			return -EINVAL;
+		}
+		pd = pending_find(c, id);
+		if (!pd) {
+			snprintf(errbuf, errlen, "no pending verdict %s", argv[1]);
+			return -ENOENT;
+		}
+		if (allow)
+			c->vc.human_allows++;
+		else
+			c->vc.human_denies++;
+		snprintf(by, sizeof(by), "human (uid %u, pid %d)", peer->uid, peer->pid);
+		jsonw__key(reply, "id"); jsonw__u64(reply, id);
+		jsonw__key(reply, "pid"); jsonw__u64(reply, pd->pid);
+		jsonw__key(reply, "verdict"); jsonw__str(reply, allow ? "allow" : "kill");
+		pending_resolve(c, pd, allow, by);
+		return 0;
+	}
+	if (!strcmp(cmd, "reload")) {
+		char msg[768];
+
+		reload(c, "control socket", msg, sizeof(msg));
+		if (c->vc.reload_errors && strstr(msg, "failed")) {
+			snprintf(errbuf, errlen, "%s", msg);
+			return -EINVAL;
+		}
+		jsonw__key(reply, "message"); jsonw__str(reply, msg);
+		jsonw__key(reply, "rules"); jsonw__u64(reply, c->rules ? ruleset__count(c->rules) : 0);
+		return 0;
+	}
+	if (!strcmp(cmd, "status")) {
+		char path[PATH_MAX], *buf = NULL;
+		size_t len;
+
+		/* The same document as status.json, fresh. */
+		write_status(c, false);
+		snprintf(path, sizeof(path), "%s/status.json", c->o->state_dir);
+		if (read_file_capped(path, 4 << 20, &buf, &len) == 0) {
+			while (len && buf[len - 1] == '\n')
+				buf[--len] = '\0';
+			jsonw__key(reply, "status");
+			jsonw__raw(reply, buf);
+			free(buf);
+		}
+		return 0;
+	}
+	snprintf(errbuf, errlen, "unknown command %s (pending, allow ID, deny ID, reload, status)", cmd);
+	return -EINVAL;
+}
+
 /* ---- status ------------------------------------------------------------- */
 
 static uint64_t now_ns(clockid_t clk)
@@ -1195,6 +2168,22 @@ static void write_status(struct collector *c, bool final)
 	UC(decode_errors); UC(candidates_seen); UC(candidates_matched); UC(sessions_opened);
 	UC(sessions_dropped); UC(unknown_process); UC(output_errors); UC(kernel_map_errors);
 #undef UC
+	jsonw__obj_end(w);
+	jsonw__key(w, "mode");
+	jsonw__str(w, c->o->monitor ? "monitor" : "enforce");
+	jsonw__key(w, "rules_dir");
+	jsonw__str(w, c->o->rules_dir);
+	jsonw__key(w, "rules");
+	jsonw__u64(w, c->rules ? ruleset__count(c->rules) : 0);
+	jsonw__key(w, "pending");
+	jsonw__u64(w, pending_count(c));
+	jsonw__key(w, "enforcement_counters");
+	jsonw__obj_begin(w);
+#define VC(name) jsonw__key(w, #name); jsonw__u64(w, c->vc.name)
+	VC(gated); VC(allowed); VC(killed); VC(paused); VC(denied_net); VC(late_kills);
+	VC(pause_timeouts); VC(human_allows); VC(human_denies); VC(signal_errors);
+	VC(reloads); VC(reload_errors); VC(control_refused);
+#undef VC
 	jsonw__obj_end(w);
 	jsonw__key(w, "process_table");
 	jsonw__obj_begin(w);
@@ -1294,7 +2283,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 {
 	struct collector *c;
 	struct sigaction sa;
-	uint64_t deadline = 0, last_status = 0;
+	uint64_t deadline = 0, last_status = 0, last_beat = 0;
 	long tck = sysconf(_SC_CLK_TCK);
 	int err;
 
@@ -1326,6 +2315,25 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		goto cleanup;
 	if ((err = agentset__kernel_entries(c->agents, push_name, c)))
 		goto cleanup;
+	c->rates = ratetab__new(0);
+	if (!c->rates) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	{
+		char rerr[512] = "";
+
+		if ((err = load_rules(c, rerr, sizeof(rerr)))) {
+			fprintf(stderr, "agentwatch: %s\n", rerr);
+			goto cleanup;
+		}
+	}
+	if (o->control_path && *o->control_path &&
+	    (err = control__open(o->control_path, control_handle, control_allow, c, &c->control))) {
+		fprintf(stderr, "agentwatch: failed to open control socket %s: %s\n",
+			o->control_path, strerror(-err));
+		goto cleanup;
+	}
 	if ((err = seed_sessions(c)))
 		goto cleanup;
 
@@ -1333,28 +2341,63 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_sighup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	fprintf(stderr, "agentwatch: watching (%zu agent signatures%s%s); Ctrl-C to stop\n",
-		agentset__count(c->agents), o->sensor.all_execs ? ", all execs" : "",
+	fprintf(stderr, "agentwatch: watching (%zu agent signatures, %zu rules, %s mode%s%s); "
+		"Ctrl-C to stop\n", agentset__count(c->agents),
+		c->rules ? ruleset__count(c->rules) : 0, o->monitor ? "monitor" : "enforce",
+		o->sensor.all_execs ? ", all execs" : "",
 		sensor__network_attached(c->sensor) ? "" : ", no network hooks");
 	if (o->duration_s > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)o->duration_s * 1000000000ull;
 	write_status(c, false);
 
 	while (!stop_flag) {
+		struct pollfd pfd[2];
 		uint64_t now;
+		int nfd = 0, timeout = COLLECTOR_POLL_MS, n;
+
+		pfd[nfd].fd = sensor__fd(c->sensor);
+		pfd[nfd++].events = POLLIN;
+		if (c->control) {
+			int ct = control__timeout_ms(c->control);
+
+			pfd[nfd].fd = control__fd(c->control);
+			pfd[nfd++].events = POLLIN;
+			if (ct >= 0 && ct < timeout)
+				timeout = ct;
+		}
 		/* Ordinary records don't wake us (see emit_flags() in
 		 * bpf/maps.bpf.h): the timeout is what bounds their latency. */
-		int n = sensor__poll(c->sensor, COLLECTOR_POLL_MS);
-
+		n = poll(pfd, nfd, timeout);
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			fprintf(stderr, "agentwatch: poll failed: %s\n", strerror(-err));
+			break;
+		}
+		n = sensor__drain(c->sensor);
 		if (n < 0) {
 			err = n;
-			fprintf(stderr, "agentwatch: ring buffer poll failed: %s\n", strerror(-err));
+			fprintf(stderr, "agentwatch: ring buffer read failed: %s\n", strerror(-err));
 			break;
+		}
+		if (c->control)
+			control__process(c->control);
+		if (reload_flag) {
+			char msg[768];
+
+			reload_flag = 0;
+			reload(c, "SIGHUP", msg, sizeof(msg));
 		}
 		fflush(c->out);
 		now = now_ns(CLOCK_MONOTONIC);
+		if (now - last_beat >= HEARTBEAT_NS) {
+			sensor__heartbeat(c->sensor);
+			pending_expire(c);
+			last_beat = now;
+		}
 		if (now - last_status > 1000000000ull) {
 			write_status(c, false);
 			last_status = now;
@@ -1363,15 +2406,26 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			break;
 	}
 	/* Drain what the kernel already queued before we go. */
-	sensor__poll(c->sensor, 0);
+	sensor__drain(c->sensor);
+	/* Nobody will decide for paused processes after we go: apply each
+	 * one's default now rather than leave it stopped for good. */
+	for (size_t i = 0; i < MAX_PENDING; i++)
+		if (c->pending[i].id)
+			pending_resolve(c, &c->pending[i], c->pending[i].dflt == RA_NONE &&
+					c->pending[i].deadline_ns, "collector exit");
 	fflush(c->out);
 	write_status(c, true);
 	print_counters(c);
 cleanup:
+	control__free(c->control);
 	sensor__free(c->sensor);
 	if (c->out && c->out != stdout)
 		fclose(c->out);
 	agentset__free(c->agents);
+	ruleset__free(c->rules);
+	ratetab__free(c->rates);
+	for (size_t i = 0; i < c->n_net_rule_ids; i++)
+		free(c->net_rule_ids[i]);
 	proctable__free(c->pt);
 	jsonw__free(c->jw);
 	for (size_t i = 0; i < c->n_sessions; i++)

@@ -35,6 +35,12 @@ struct collector_opts {
 	const char *state_dir;            /* status.json goes here */
 	const char *proc_root;            /* normally /proc */
 	int duration_s;                   /* 0: until signalled */
+
+	/* rules and enforcement */
+	const char *rules_dir;            /* NULL: no rules (monitor only) */
+	bool monitor;                     /* --mode monitor: report, never act */
+	uint32_t pause_timeout_s;         /* pause default when a rule names none */
+	const char *control_path;         /* "" or NULL: no control socket */
 };
 
 int collector_run(const struct collector_opts *opts, const char *default_agents);

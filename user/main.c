@@ -11,11 +11,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
 #include "agentwatch.h"
 #include "collector.h"
+#include "control.h"
+#include "json.h"
 #include "procscan.h"
+#include "rules.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -62,12 +66,27 @@ static const char *default_agents_file(void)
 	return "/usr/share/agentwatch/agents.conf";
 }
 
+/* The default rules directory: where the default signatures are. */
+static const char *default_rules_dir(void)
+{
+	static char dir[PATH_MAX];
+	const char *f = default_agents_file();
+	const char *slash = strrchr(f, '/');
+
+	if (!slash || (size_t)(slash - f) >= sizeof(dir))
+		return "rules";
+	memcpy(dir, f, slash - f);
+	dir[slash - f] = '\0';
+	return dir;
+}
+
 /* ---- run ------------------------------------------------------------------ */
 
 enum {
 	OPT_AGENTS_FILE = 256, OPT_NO_DEFAULT_AGENTS, OPT_SESSION_ROOT, OPT_FORMAT, OPT_PIN_DIR,
 	OPT_STATE_DIR, OPT_MAX_PROCS, OPT_RINGBUF_MB, OPT_NO_NETWORK, OPT_FORKS, OPT_DURATION,
-	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT,
+	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
+	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE,
 };
 
 static const struct option run_opts[] = {
@@ -88,6 +107,12 @@ static const struct option run_opts[] = {
 	{ "no-network", no_argument, NULL, OPT_NO_NETWORK },
 	{ "forks", no_argument, NULL, OPT_FORKS },
 	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "no-rules", no_argument, NULL, OPT_NO_RULES },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "pause-timeout", required_argument, NULL, OPT_PAUSE_TIMEOUT },
+	{ "fallback", required_argument, NULL, OPT_FALLBACK },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -112,6 +137,15 @@ static const char run_usage[] =
 "      --ringbuf-mb N         kernel ring buffer size, power of two (default 16)\n"
 "      --no-network           don't attach the cgroup network hooks\n"
 "      --duration SECONDS     stop after this long (for tests and benchmarks)\n"
+"      --rules DIR            rules to enforce (default: the rules/ directory next to\n"
+"                             the binary, or /etc/agentwatch)\n"
+"      --no-rules             record only; gate nothing\n"
+"      --mode enforce|monitor monitor: report what rules would do, never act\n"
+"      --pause-timeout SECONDS  how long a paused command waits for a human when its\n"
+"                             rule names no timeout (default 120)\n"
+"      --fallback kill|allow  what the kernel does with a gated exec when the\n"
+"                             collector stops answering (default kill)\n"
+"      --control PATH         control socket (default " CONTROL_DEFAULT_PATH ")\n"
 "  -v, --verbose              libbpf debug output and verifier logs\n";
 
 static int add_opt(const char **arr, size_t *n, const char *v, const char *what)
@@ -135,6 +169,11 @@ static int cmd_run(int argc, char **argv)
 	o.max_procs = 131072;
 	o.proc_root = "/proc";
 	o.color = !getenv("NO_COLOR");
+	o.rules_dir = default_rules_dir();
+	o.pause_timeout_s = 120;
+	o.control_path = CONTROL_DEFAULT_PATH;
+	o.sensor.gate_fallback = AW_FALLBACK_KILL;
+	o.sensor.net_enforce = true;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vaA:o:h", run_opts, NULL)) != -1) {
 		switch (c) {
@@ -188,10 +227,42 @@ static int cmd_run(int argc, char **argv)
 			}
 			o.duration_s = v;
 			break;
+		case OPT_RULES: o.rules_dir = optarg; break;
+		case OPT_NO_RULES: o.rules_dir = NULL; break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "monitor"))
+				o.monitor = true;
+			else if (!strcmp(optarg, "enforce"))
+				o.monitor = false;
+			else {
+				fprintf(stderr, "agentwatch: --mode takes enforce or monitor\n");
+				return 2;
+			}
+			break;
+		case OPT_PAUSE_TIMEOUT:
+			if (parse_u64(optarg, &v) || v < 1 || v > 86400) {
+				fprintf(stderr, "agentwatch: --pause-timeout takes 1..86400 seconds\n");
+				return 2;
+			}
+			o.pause_timeout_s = v;
+			break;
+		case OPT_FALLBACK:
+			if (!strcmp(optarg, "kill"))
+				o.sensor.gate_fallback = AW_FALLBACK_KILL;
+			else if (!strcmp(optarg, "allow"))
+				o.sensor.gate_fallback = AW_FALLBACK_ALLOW;
+			else {
+				fprintf(stderr, "agentwatch: --fallback takes kill or allow\n");
+				return 2;
+			}
+			break;
+		case OPT_CONTROL: o.control_path = optarg; break;
 		case 'h': fputs(run_usage, stdout); return 0;
 		default: fputs(run_usage, stderr); return 2;
 		}
 	}
+	/* In monitor mode the kernel reports what a deny rule would refuse. */
+	o.sensor.net_enforce = !o.monitor;
 	if (optind < argc) {
 		fprintf(stderr, "agentwatch run: unexpected argument %s\n", argv[optind]);
 		return 2;
@@ -341,6 +412,399 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
+/* ---- control socket clients ------------------------------------------------- */
+
+static const char *control_path_opt(int *argc, char ***argv, bool *json)
+{
+	const char *path = CONTROL_DEFAULT_PATH;
+	int i, o = 1;
+
+	*json = false;
+	for (i = 1; i < *argc; i++) {
+		if (!strcmp((*argv)[i], "--json")) {
+			*json = true;
+			continue;
+		}
+		if (!strcmp((*argv)[i], "--control") && i + 1 < *argc) {
+			path = (*argv)[++i];
+			continue;
+		}
+		(*argv)[o++] = (*argv)[i];
+	}
+	*argc = o;
+	return path;
+}
+
+/* Send one request; print the reply as JSON (--json) or through show().
+ * In JSON mode stdout is always one JSON object, errors included. */
+static int control_cmd(const char *path, int argc, char **argv, bool json,
+		       void (*show)(const char *reply))
+{
+	char *reply = NULL, ebuf[512];
+	int err = control_request(path, argc, argv, 0, &reply);
+
+	if (err) {
+		const char *why = err == -ENOENT || err == -ECONNREFUSED ?
+			"is agentwatch run running?" : "";
+
+		if (json)
+			printf("{\"ok\":false,\"error\":\"%s: %s\"}\n", path, strerror(-err));
+		else
+			fprintf(stderr, "agentwatch: %s: %s %s\n", path, strerror(-err), why);
+		return 1;
+	}
+	if (json) {
+		puts(reply);
+	} else if (!control_reply_ok(reply)) {
+		if (control_reply_error(reply, ebuf, sizeof(ebuf)))
+			copy_str(ebuf, sizeof(ebuf), reply);
+		fprintf(stderr, "agentwatch: %s\n", ebuf);
+	} else if (show) {
+		show(reply);
+	} else {
+		puts(reply);
+	}
+	err = control_reply_ok(reply) ? 0 : 1;
+	free(reply);
+	return err;
+}
+
+/* Minimal reader for the flat fields of our own replies (text mode only;
+ * --json hands the reply over untouched). */
+static bool json_field(const char *obj, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t o = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(obj, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	if (*p == '"') {
+		for (p++; *p && *p != '"' && o + 1 < len; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+			out[o++] = *p;
+		}
+	} else {
+		while (*p && *p != ',' && *p != '}' && o + 1 < len)
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static void show_pending(const char *reply)
+{
+	const char *p = strstr(reply, "\"pending\":[");
+	int n = 0;
+
+	if (!p)
+		return;
+	p += strlen("\"pending\":[");
+	while ((p = strstr(p, "{\"id\":"))) {
+		char id[32], pid[32], agent[64], rule[96], cmd[600], age[32], tmo[32], dflt[16];
+		char *esc = NULL;
+
+		json_field(p, "id", id, sizeof(id));
+		json_field(p, "pid", pid, sizeof(pid));
+		json_field(p, "agent", agent, sizeof(agent));
+		json_field(p, "rule", rule, sizeof(rule));
+		json_field(p, "command", cmd, sizeof(cmd));
+		json_field(p, "age_ms", age, sizeof(age));
+		json_field(p, "timeout_ms", tmo, sizeof(tmo));
+		if (!json_field(p, "default", dflt, sizeof(dflt)))
+			dflt[0] = '\0';
+		(void)esc;
+		printf("#%-4s pid %-7s %-10s %-28s %6.1fs waiting, %s%s%s  %s\n", id, pid, agent, rule,
+		       atof(age) / 1000, strcmp(tmo, "null") ? "" : "no timeout",
+		       strcmp(tmo, "null") ? dflt : "", strcmp(tmo, "null") ? " at timeout" : "", cmd);
+		n++;
+		p++;
+	}
+	if (!n)
+		puts("no pending verdicts");
+}
+
+static void show_verdict(const char *reply)
+{
+	char id[32], pid[32], v[16];
+
+	json_field(reply, "id", id, sizeof(id));
+	json_field(reply, "pid", pid, sizeof(pid));
+	json_field(reply, "verdict", v, sizeof(v));
+	printf("#%s (pid %s): %s\n", id, pid, !strcmp(v, "allow") ? "allowed, resumed" : "denied, killed");
+}
+
+static void show_message(const char *reply)
+{
+	char msg[1024];
+
+	if (json_field(reply, "message", msg, sizeof(msg)))
+		puts(msg);
+}
+
+static int cmd_pending(int argc, char **argv)
+{
+	bool json;
+	const char *path = control_path_opt(&argc, &argv, &json);
+	char *req[] = { "pending", NULL };
+
+	if (argc != 1) {
+		fputs("usage: agentwatch pending [--json] [--control PATH]\n", stderr);
+		return 2;
+	}
+	return control_cmd(path, 1, req, json, show_pending);
+}
+
+static int cmd_decide(int argc, char **argv, const char *verb)
+{
+	bool json;
+	const char *path = control_path_opt(&argc, &argv, &json);
+	char *req[] = { (char *)verb, NULL, NULL };
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: agentwatch %s ID [--json] [--control PATH]\n", verb);
+		return 2;
+	}
+	req[1] = argv[1];
+	return control_cmd(path, 2, req, json, show_verdict);
+}
+
+static int cmd_allow(int argc, char **argv)
+{
+	return cmd_decide(argc, argv, "allow");
+}
+
+static int cmd_deny(int argc, char **argv)
+{
+	return cmd_decide(argc, argv, "deny");
+}
+
+static int cmd_reload(int argc, char **argv)
+{
+	bool json;
+	const char *path = control_path_opt(&argc, &argv, &json);
+	char *req[] = { "reload", NULL };
+
+	return control_cmd(path, 1, req, json, show_message);
+}
+
+/* ---- rules ---------------------------------------------------------------- */
+
+static struct ruleset *load_ruleset(const char *dir, bool json)
+{
+	struct ruleset *rs = ruleset__new();
+	char err[1024];
+	struct stat st;
+	int r;
+
+	if (!rs)
+		return NULL;
+	r = stat(dir, &st) == 0 && S_ISREG(st.st_mode) ?
+		ruleset__load_file(rs, dir, err, sizeof(err)) :
+		ruleset__load_dir(rs, dir, err, sizeof(err));
+	if (r) {
+		if (json) {
+			struct jsonw *w = jsonw__new();
+
+			jsonw__obj_begin(w);
+			jsonw__key(w, "ok"); jsonw__bool(w, false);
+			jsonw__key(w, "error"); jsonw__str(w, err);
+			jsonw__obj_end(w);
+			puts(jsonw__data(w, NULL));
+			jsonw__free(w);
+		} else {
+			fprintf(stderr, "%s\n", err);
+		}
+		ruleset__free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static int rules_check(int argc, char **argv, bool json)
+{
+	const char *dir = argc > 1 ? argv[1] : default_rules_dir();
+	struct ruleset *rs = load_ruleset(dir, json);
+
+	if (!rs)
+		return 1;
+	if (json)
+		printf("{\"ok\":true,\"rules\":%zu,\"tests\":%zu}\n", ruleset__count(rs),
+		       ruleset__test_count(rs));
+	else
+		printf("%s: %zu rules, %zu inline tests, ok\n", dir, ruleset__count(rs),
+		       ruleset__test_count(rs));
+	ruleset__free(rs);
+	return 0;
+}
+
+static int rules_test(int argc, char **argv, bool json)
+{
+	const char *dir = argc > 1 ? argv[1] : default_rules_dir();
+	struct ruleset *rs = load_ruleset(dir, json);
+	int passed = 0, failed = 0;
+
+	if (!rs)
+		return 1;
+	ruleset__run_tests(rs, json ? NULL : stdout, &passed, &failed);
+	if (json)
+		printf("{\"ok\":%s,\"passed\":%d,\"failed\":%d}\n", failed ? "false" : "true", passed,
+		       failed);
+	else
+		printf("%d passed, %d failed\n", passed, failed);
+	ruleset__free(rs);
+	return failed ? 1 : 0;
+}
+
+static int rules_match(int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "cwd", required_argument, NULL, 'c' },
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "agent", required_argument, NULL, 'a' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "exe", required_argument, NULL, 'x' },
+		{ 0 },
+	};
+	const char *dir = default_rules_dir(), *cwd = NULL, *ws = NULL, *agent = NULL, *exe = NULL;
+	char envbuf[16384], argvbuf[AW_ARGV_MAX], cwdbuf[PATH_MAX];
+	size_t envlen = 0, argvlen = 0, i;
+	struct match_result res;
+	struct exec_ctx x = {0};
+	struct ruleset *rs;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': dir = optarg; break;
+		case 'c': cwd = optarg; break;
+		case 'w': ws = optarg; break;
+		case 'a': agent = optarg; break;
+		case 'x': exe = optarg; break;
+		case 'e': {
+			size_t n = strlen(optarg) + 1;
+
+			if (!strchr(optarg, '=') || envlen + n > sizeof(envbuf)) {
+				fprintf(stderr, "agentwatch rules match: --env NAME=VALUE\n");
+				return 2;
+			}
+			memcpy(envbuf + envlen, optarg, n);
+			envlen += n;
+			break;
+		}
+		default:
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fputs("usage: agentwatch rules match [--rules DIR] [--cwd DIR] [--workspace DIR] "
+		      "[--agent NAME] [--env NAME=VALUE]... [--json] -- ARGV...\n", stderr);
+		return 2;
+	}
+	for (i = optind; i < (size_t)argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+
+		if (argvlen + n > sizeof(argvbuf)) {
+			fputs("agentwatch rules match: argv longer than what the sensor captures\n", stderr);
+			return 2;
+		}
+		memcpy(argvbuf + argvlen, argv[i], n);
+		argvlen += n;
+	}
+	if (!cwd)
+		cwd = getcwd(cwdbuf, sizeof(cwdbuf)) ? cwdbuf : "/";
+	rs = load_ruleset(dir, json);
+	if (!rs)
+		return 1;
+	x.exe = exe ? exe : argv[optind];
+	x.filename = argv[optind];
+	x.argv = argvbuf;
+	x.argv_len = argvlen;
+	x.cwd = cwd;
+	x.workspace = ruleset__workspace(rs) ? ruleset__workspace(rs) : ws ? ws : cwd;
+	x.agent = agent ? agent : "the agent";
+	x.env = envlen ? envbuf : NULL;
+	x.env_len = envlen;
+	ruleset__match_exec(rs, NULL, &x, &res);
+	if (json) {
+		struct jsonw *w = jsonw__new();
+		size_t n = res.n_hits < RULE_HITS_MAX ? res.n_hits : RULE_HITS_MAX;
+
+		jsonw__obj_begin(w);
+		jsonw__key(w, "verdict"); jsonw__str(w, rule_action_name(res.verdict));
+		jsonw__key(w, "would"); jsonw__str(w, rule_action_name(res.would));
+		jsonw__key(w, "rules");
+		jsonw__arr_begin(w);
+		for (i = 0; i < n; i++) {
+			jsonw__obj_begin(w);
+			jsonw__key(w, "id"); jsonw__str(w, res.hits[i].id);
+			jsonw__key(w, "severity"); jsonw__str(w, res.hits[i].severity);
+			jsonw__key(w, "action"); jsonw__str(w, rule_action_name(res.hits[i].action));
+			jsonw__key(w, "mode"); jsonw__str(w, rule_mode_name(res.hits[i].mode));
+			jsonw__key(w, "message"); jsonw__str(w, res.hits[i].message);
+			jsonw__key(w, "origin"); jsonw__str(w, res.hits[i].origin);
+			jsonw__obj_end(w);
+		}
+		jsonw__arr_end(w);
+		jsonw__key(w, "workspace"); jsonw__str(w, x.workspace);
+		jsonw__key(w, "cwd"); jsonw__str(w, x.cwd);
+		jsonw__obj_end(w);
+		puts(jsonw__data(w, NULL));
+		jsonw__free(w);
+	} else {
+		size_t n = res.n_hits < RULE_HITS_MAX ? res.n_hits : RULE_HITS_MAX;
+
+		printf("verdict: %s", rule_action_name(res.verdict));
+		if (res.would != res.verdict)
+			printf(" (would %s: monitor mode)", rule_action_name(res.would));
+		putchar('\n');
+		for (i = 0; i < n; i++)
+			printf("  %-32s %-8s %-6s %s  (%s)\n", res.hits[i].id, rule_action_name(res.hits[i].action),
+			       res.hits[i].severity, res.hits[i].message, res.hits[i].origin);
+		if (!n)
+			puts("  no rule fires");
+	}
+	ruleset__free(rs);
+	return 0;
+}
+
+static int cmd_rules(int argc, char **argv)
+{
+	bool json = false;
+	int i, o = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+			continue;
+		}
+		argv[o++] = argv[i];
+	}
+	for (; i < argc; i++)
+		argv[o++] = argv[i];
+	argc = o;
+	argv[argc] = NULL;
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return rules_check(argc - 1, argv + 1, json);
+	if (argc >= 2 && !strcmp(argv[1], "test"))
+		return rules_test(argc - 1, argv + 1, json);
+	if (argc >= 2 && !strcmp(argv[1], "match"))
+		return rules_match(argc - 1, argv + 1, json);
+	fputs("usage: agentwatch rules check [DIR] | test [DIR] | match [options] -- ARGV...\n"
+	      "  check  validate a rules directory (default: the one `run` loads)\n"
+	      "  test   run every rule's inline block/allow tests\n"
+	      "  match  which rules fire for one command, and the verdict\n", stderr);
+	return 2;
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	printf("agentwatch %s\n", AGENTWATCH_VERSION);
@@ -351,6 +815,11 @@ static const struct cmd cmds[] = {
 	{ "run", cmd_run, "[options]", "watch agent sessions and print events (root)" },
 	{ "exec", cmd_exec, "[--agent NAME] -- CMD...", "run CMD as a declared agent session" },
 	{ "status", cmd_status, "[--json]", "counters, sessions and health of the running collector" },
+	{ "pending", cmd_pending, "[--json]", "commands paused for a human verdict" },
+	{ "allow", cmd_allow, "ID", "let a paused command run" },
+	{ "deny", cmd_deny, "ID", "kill a paused command" },
+	{ "reload", cmd_reload, "", "reload the rules (a failed reload keeps the old ones)" },
+	{ "rules", cmd_rules, "check|test|match ...", "validate, test, and try the rules" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "this list" },
 };
@@ -362,7 +831,7 @@ static int cmd_help(int argc, char **argv)
 	puts("usage: agentwatch COMMAND [ARGS]\n"
 	     "Kernel-level audit sensor for AI coding agents.\n\ncommands:");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		printf("  %-8s %-28s %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
+		printf("  %-8s %-26s %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
 	puts("\n`agentwatch COMMAND --help` for a command's options.");
 	return 0;
 }

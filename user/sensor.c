@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -270,6 +271,9 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 
 	cfg.all_execs = o->all_execs;
 	cfg.collector_tgid = getpid();
+	cfg.gate_fallback = o->gate_fallback;
+	cfg.net_enforce = o->net_enforce;
+	cfg.heartbeat_stale_ns = o->heartbeat_stale_ns ? o->heartbeat_stale_ns : 2000000000ull;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;
 		fprintf(stderr, "agentwatch: failed to write config map: %s\n", strerror(-err));
@@ -288,6 +292,8 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 
 	if ((err = pin_sessions(s, o->pin_dir)))
 		goto cleanup;
+	/* Alive before the first exec can be gated. */
+	sensor__heartbeat(s);
 
 	if ((err = agentwatch_bpf__attach(s->skel))) {
 		fprintf(stderr, "agentwatch: failed to attach tracepoints: %s\n", strerror(-err));
@@ -337,6 +343,16 @@ int sensor__poll(struct sensor *s, int timeout_ms)
 	return (n > 0 ? n : 0) + m;
 }
 
+int sensor__fd(const struct sensor *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int sensor__drain(struct sensor *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
 int sensor__add_agent_name(struct sensor *s, const char *name, uint32_t prefix_bytes,
 			   uint32_t sig_id, uint32_t flags, const char *agent)
 {
@@ -369,6 +385,113 @@ int sensor__get_session(struct sensor *s, uint32_t tgid, struct aw_session *sess
 	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.sessions), &tgid, sess))
 		return -errno;
 	return 0;
+}
+
+/* Empty a hash or LPM map: delete keys until none is left. */
+static void map_clear(int fd, size_t key_size)
+{
+	char key[128], next[128];
+	int guard = 1 << 20;
+
+	if (key_size > sizeof(key))
+		return;
+	while (guard-- > 0 && bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, key_size);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+}
+
+int sensor__set_gated(struct sensor *s, const char *const *names, size_t n)
+{
+	int fd = bpf_map__fd(s->skel->maps.gated_binaries);
+	struct aw_gate_key k;
+	__u32 one = 1;
+	size_t i;
+
+	/* Insert the new names first, then drop the stale ones, so a reload
+	 * never opens a window where a binary that stays gated is not. */
+	for (i = 0; i < n; i++) {
+		if (strlen(names[i]) >= sizeof(k.name))
+			return -ENAMETOOLONG;
+		memset(&k, 0, sizeof(k));
+		memcpy(k.name, names[i], strlen(names[i]));
+		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY))
+			return -errno;
+	}
+	for (;;) {
+		struct aw_gate_key cur, next;
+		bool stale = false, first = true;
+
+		memset(&cur, 0, sizeof(cur));
+		while (bpf_map_get_next_key(fd, first ? NULL : &cur, &next) == 0) {
+			bool keep = false;
+
+			first = false;
+			for (i = 0; i < n && !keep; i++)
+				keep = strncmp(next.name, names[i], sizeof(next.name)) == 0;
+			if (!keep) {
+				bpf_map_delete_elem(fd, &next);
+				stale = true;
+				break; /* iteration restarts after a delete */
+			}
+			cur = next;
+		}
+		if (!stale)
+			break;
+	}
+	return 0;
+}
+
+int sensor__set_net_deny(struct sensor *s, const struct aw_net_key4 *k4,
+			 const struct aw_net_deny *v4, size_t n4, const struct aw_net_key6 *k6,
+			 const struct aw_net_deny *v6, size_t n6)
+{
+	int fd4 = bpf_map__fd(s->skel->maps.net_deny4);
+	int fd6 = bpf_map__fd(s->skel->maps.net_deny6);
+	size_t i;
+
+	/* Deny lists change only on reload; a brief gap while they are
+	 * rewritten is acceptable and documented. */
+	map_clear(fd4, sizeof(*k4));
+	map_clear(fd6, sizeof(*k6));
+	for (i = 0; i < n4; i++)
+		if (bpf_map_update_elem(fd4, &k4[i], &v4[i], BPF_ANY))
+			return -errno;
+	for (i = 0; i < n6; i++)
+		if (bpf_map_update_elem(fd6, &k6[i], &v6[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+int sensor__heartbeat(struct sensor *s)
+{
+	struct timespec ts;
+	__u32 zero = 0;
+	__u64 now;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &now, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+size_t sensor__session_members(struct sensor *s, uint64_t id, uint32_t *out, size_t max)
+{
+	int fd = bpf_map__fd(s->skel->maps.sessions);
+	__u32 key, next;
+	struct aw_session v;
+	bool first = true;
+	size_t n = 0;
+
+	while (n < max && bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v) == 0 && v.id == id)
+			out[n++] = key;
+	}
+	return n;
 }
 
 int sensor__counters(struct sensor *s, uint64_t out[AW_CNT_MAX])
@@ -409,6 +532,9 @@ const char *sensor__counter_name(unsigned int idx)
 		[AW_CNT_INFLIGHT_FULL] = "inflight_map_full",
 		[AW_CNT_READ_FAIL] = "user_read_failed",
 		[AW_CNT_EVENTS] = "events",
+		[AW_CNT_GATE_STOPS] = "gate_stops",
+		[AW_CNT_GATE_FALLBACKS] = "gate_fallbacks",
+		[AW_CNT_NET_DENIED] = "net_denied",
 	};
 
 	return idx < AW_CNT_MAX && names[idx] ? names[idx] : "unknown";

@@ -21,6 +21,9 @@ struct sensor_opts {
 	const char *pin_dir;     /* where the sessions map is pinned ("" = none) */
 	size_t ringbuf_bytes;    /* power of two; 0 = default */
 	uint32_t max_session_procs; /* 0 = default */
+	uint32_t gate_fallback;  /* enum aw_fallback */
+	uint64_t heartbeat_stale_ns; /* 0 = default (2 s) */
+	bool net_enforce;        /* deny rules refuse with EPERM (else report only) */
 };
 
 /* Called for every ring buffer record; return non-zero to stop polling. */
@@ -32,11 +35,28 @@ void sensor__free(struct sensor *s);  /* detaches, unpins; NULL ok */
 
 /* Poll the ring buffer for up to timeout_ms; returns records handled or -errno. */
 int sensor__poll(struct sensor *s, int timeout_ms);
+/* Or: an fd that is readable when a wakeup was sent, for the caller's
+ * poll(), and a drain of whatever is queued (woken or not). */
+int sensor__fd(const struct sensor *s);
+int sensor__drain(struct sensor *s);
 
 int sensor__add_agent_name(struct sensor *s, const char *name, uint32_t prefix_bytes,
 			   uint32_t sig_id, uint32_t flags, const char *agent);
 int sensor__set_session(struct sensor *s, uint32_t tgid, const struct aw_session *sess);
 int sensor__get_session(struct sensor *s, uint32_t tgid, struct aw_session *sess);
+
+/* Exec gate: replace the set of gated basenames (names: NUL-separated list
+ * of n names).  Names longer than AW_NAME_KEY_LEN - 1 are -ENAMETOOLONG. */
+int sensor__set_gated(struct sensor *s, const char *const *names, size_t n);
+/* Network deny tries: replace their whole content. */
+int sensor__set_net_deny(struct sensor *s, const struct aw_net_key4 *k4,
+			 const struct aw_net_deny *v4, size_t n4, const struct aw_net_key6 *k6,
+			 const struct aw_net_deny *v6, size_t n6);
+/* The collector is alive: stamp the heartbeat map with CLOCK_BOOTTIME. */
+int sensor__heartbeat(struct sensor *s);
+/* Every tgid currently in session `id` (for freeze / kill-session).  Returns
+ * the count written to out (at most max). */
+size_t sensor__session_members(struct sensor *s, uint64_t id, uint32_t *out, size_t max);
 
 /* Sums of the per-CPU counters, AW_CNT_MAX of them. */
 int sensor__counters(struct sensor *s, uint64_t out[AW_CNT_MAX]);

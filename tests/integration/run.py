@@ -19,6 +19,7 @@ Prints `ok NAME` / `FAIL NAME: reason` per test and one closing line
 `N passed, N failed`; exits 1 if any test failed.
 """
 
+import errno
 import json
 import os
 import re
@@ -214,7 +215,7 @@ def sq(s):
 
 # ---- agentwatch instances --------------------------------------------------
 
-RECORD_TYPES = {"exec", "exit", "file", "net", "fork"}
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict"}
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
 INSTANCES = []
@@ -231,7 +232,12 @@ class Agentwatch:
         self.argv = [AGENTWATCH, "run", "--json", "--no-default-agents"]
         for a in agents:
             self.argv += ["--agent", a]
-        self.argv += ["--pin-dir", self.pin_dir, "--state-dir", self.state_dir, "-o", self.out]
+        self.control = os.path.join(self.dir, "ctl", "control.sock")
+        self.argv += ["--pin-dir", self.pin_dir, "--state-dir", self.state_dir, "-o", self.out,
+                      "--control", self.control]
+        # Recording tests run without rules; enforcement tests pass --rules.
+        if "--rules" not in extra:
+            self.argv.append("--no-rules")
         self.argv += list(extra)
         self.proc = None
         self.rc = None
@@ -1311,6 +1317,241 @@ def main():
     print("# %.1fs total" % (time.monotonic() - t0))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0
+
+
+
+
+# ---- enforcement -------------------------------------------------------------
+
+
+def rules_dir(text):
+    """A rules directory holding one file with text (a test's own rules)."""
+    d = TMP.make("rules")
+    with open(os.path.join(d, "test.rules"), "w") as f:
+        f.write(text)
+    return d
+
+
+def aw_cli(aw, *args, timeout=10):
+    return run_cmd([AGENTWATCH] + list(args) + ["--control", aw.control], timeout=timeout)
+
+
+def pending_of(aw, pred, what, timeout=EVENT_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while True:
+        r = aw_cli(aw, "pending", "--json")
+        try:
+            rep = json.loads(r.stdout.decode())
+        except ValueError:
+            raise Fail("agentwatch pending --json printed no JSON: %r %r" % (r.stdout, r.stderr))
+        check(rep.get("ok") is True, "pending reply not ok: %r" % rep)
+        got = [x for x in rep.get("pending", []) if pred(x)]
+        if got:
+            return got[0]
+        if time.monotonic() >= deadline:
+            raise Fail("no pending verdict for %s within %.0fs: %r" % (what, timeout, rep))
+        time.sleep(0.05)
+
+
+RM_RULE = """
+rule test-rm-outside
+  severity high
+  action kill
+  message "test rule: {agent} may not delete {target} outside {workspace}"
+  binary rm
+  flag -r|-R|--recursive
+  target outside-workspace
+"""
+
+
+def test_gate_kills_rm_outside_workspace():
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    for i in range(3):
+        open(os.path.join(scratch, "keep%d" % i), "w").close()
+    errf = os.path.join(TMP.make("err"), "stderr")
+    # 2>> (append): bash's own "Killed" line must not overwrite ours.
+    agent = fake_agent("%s -c %s 2>>%s; echo rc=$? >> %s; rm -rf %s/build; exit 0" % (
+        BASH, sq("/bin/rm -rf %s; exit $?" % scratch), sq(errf), sq(errf), sq(ws)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE)])
+    run_agent(agent, cwd=ws)
+    rec = aw.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "exec record of the gated rm")[0]
+    eq(rec.get("gated"), True, "rm record gated")
+    eq(rec.get("verdict"), "kill", "rm verdict")
+    eq([h.get("id") for h in rec.get("rules", [])], ["test-rm-outside"], "rules that fired")
+    # Killed before its first instruction: nothing under scratch was touched.
+    eq(sorted(os.listdir(scratch)), ["keep0", "keep1", "keep2"], "scratch dir contents")
+    err = open(errf).read()
+    check("rc=137" in err, "rm's exit status as the agent saw it: %r" % err)
+    check("test-rm-outside" in err and "may not delete %s" % scratch in err,
+          "the agent's stderr names the rule and the target: %r" % err)
+    check(not aw.records(lambda r: r.get("type") == "file" and r.get("pid") == rec["pid"]),
+          "the killed rm made no file syscall")
+    # A look-alike inside the workspace is gated too (same binary), matched,
+    # and resumed.
+    ok = aw.wait_for(lambda r: r.get("type") == "exec" and r.get("argv") == ["rm", "-rf", ws + "/build"],
+                     "the allowed rm inside the workspace")[0]
+    eq((ok.get("gated"), ok.get("verdict"), ok.get("rules")), (True, "allow", []),
+       "rm inside the workspace: gated, verdict, rules")
+    aw.wait_for(lambda r: r.get("type") == "exit" and r.get("pid") == ok["pid"]
+                and r.get("exit_code") == 0, "exit 0 of the allowed rm")
+
+
+PAUSE_RULES = """
+rule test-pause-touch
+  severity medium
+  action pause timeout 30s default deny
+  message "test: {agent} wants to touch {target}"
+  binary touch
+  arg *allowme*
+
+rule test-pause-timeout
+  severity medium
+  action pause timeout 1s default deny
+  message "test: {agent} touched {target} and nobody answered"
+  binary touch
+  arg *timeout*
+"""
+
+
+def test_pause_allow_and_timeout():
+    ws = TMP.make("ws")
+    allowed = os.path.join(ws, "allowme")
+    timed = os.path.join(ws, "timeout")
+    errf = os.path.join(ws, "stderr")
+    agent = fake_agent("/usr/bin/touch %s; echo a=$? >> %s; /usr/bin/touch %s 2>>%s; echo t=$? >> %s"
+                       % (sq(allowed), sq(errf), sq(timed), sq(errf), sq(errf)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(PAUSE_RULES)])
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "touch allowme")
+    check(not os.path.exists(allowed), "paused touch must not have run yet")
+    eq(procstate(pd["pid"]), "T", "paused process state")
+    check([e.get("pid") for e in pd.get("lineage", [])][:1] == [p.pid],
+          "pending lineage starts at the agent: %r" % pd.get("lineage"))
+    r = aw_cli(aw, "allow", str(pd["id"]))
+    eq(r.returncode, 0, "agentwatch allow exit status (stderr %r)" % r.stderr)
+    # The second touch pauses with a 1 s timeout and default deny.
+    wait_exit(p, 15, "agent")
+    check(os.path.exists(allowed), "allowed touch completed")
+    check(not os.path.exists(timed), "timed-out touch never ran")
+    err = open(errf).read()
+    check("a=0" in err, "allowed touch exit status: %r" % err)
+    check("t=137" in err, "timed-out touch was killed: %r" % err)
+    check("timeout" in err or "denied" in err, "timed-out touch told why: %r" % err)
+    v = aw.wait_for(lambda r: r.get("type") == "verdict", "verdict records", count=2)
+    eq(sorted((x.get("verdict"), x.get("decided_by", "")[:5]) for x in v),
+       [("allow", "human"), ("kill", "timeo")], "verdict records (verdict, decided by)")
+
+
+def procstate(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_agent_cannot_approve_itself():
+    ws = TMP.make("ws")
+    target = os.path.join(ws, "allowme-self")
+    outf = os.path.join(ws, "out")
+    aw_ = [None]
+    agent = fake_agent("/usr/bin/touch %s & sleep 1; %s pending --json --control \"$CTL\" > %s 2>&1; "
+                       "%s allow 1 --control \"$CTL\" >> %s 2>&1; echo rc=$? >> %s; wait"
+                       % (sq(target), AGENTWATCH, sq(outf), AGENTWATCH, sq(outf), sq(outf)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(PAUSE_RULES)])
+    aw_[0] = aw
+    env = dict(os.environ, CTL=aw.control)
+    p = PROCS.spawn([agent], cwd=ws, env=env)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "touch from the agent")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "rc=" not in (open(outf).read() if os.path.exists(outf) else ""):
+        time.sleep(0.05)
+    out = open(outf).read()
+    check("refused" in out and "agent session" in out, "agent's own requests refused: %r" % out)
+    check("rc=1" in out, "agentwatch allow from inside the session failed: %r" % out)
+    check(not os.path.exists(target), "the self-approval did not release the command")
+    eq(procstate(pd["pid"]), "T", "still paused after the self-approval attempt")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny from outside the session (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    check(not os.path.exists(target), "denied touch never ran")
+
+
+def test_net_deny_in_session_only():
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    try:
+        rules = """
+rule test-deny-port on net
+  severity high
+  action deny
+  message "test: {agent} may not reach {target}"
+  dest 127.0.0.1/32
+  port %d
+""" % port
+        ws = TMP.make("ws")
+        outf = os.path.join(ws, "out")
+        code = ("import socket,errno\\ns=socket.socket()\\ntry:\\n s.connect(('127.0.0.1',%d)); print('connected')\\n"
+                "except OSError as e: print('errno', e.errno)" % port)
+        agent = fake_agent("%s -c \"$(printf %s)\" > %s 2>>%s.err" % (PY, sq(code), sq(outf), sq(outf)))
+        aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(rules)])
+        run_agent(agent, cwd=ws)
+        out = open(outf).read()
+        eq(out.strip(), "errno %d" % errno.EPERM, "connect from inside the session")
+        rec = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == port, "net record")[0]
+        eq(rec.get("verdict"), "deny", "net record verdict")
+        eq(rec.get("error"), "EPERM", "net record error")
+        eq([h.get("id") for h in rec.get("rules", [])], ["test-deny-port"], "rules that fired")
+        err = open(outf + ".err").read()
+        check("test-deny-port" in err, "the agent's stderr names the rule: %r" % err)
+        # The same connect from outside any session goes through.
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c.close()
+    finally:
+        srv.close()
+
+
+def test_monitor_mode_reports_but_lets_run():
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    open(os.path.join(scratch, "f"), "w").close()
+    agent = fake_agent("/bin/rm -rf %s" % sq(scratch))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE), "--mode", "monitor"])
+    run_agent(agent, cwd=ws)
+    rec = aw.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "exec record of rm")[0]
+    eq(rec.get("verdict"), "allow", "monitor mode verdict")
+    eq(rec.get("would"), "kill", "monitor mode would-verdict")
+    check(not rec.get("gated"), "monitor mode gates nothing")
+    check(not os.path.exists(scratch), "in monitor mode the rm ran")
+
+
+def test_shipped_rules_pass_their_inline_tests():
+    r = run_cmd([AGENTWATCH, "rules", "test", os.path.join(REPO, "rules")], timeout=60)
+    out = r.stdout.decode()
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    check(re.match(r"^\d+ passed, 0 failed$", last), "rules test closing line: %r" % out[-2000:])
+    check(int(last.split()[0]) >= 100, "at least 100 inline tests: %r" % last)
+    eq(r.returncode, 0, "rules test exit status")
+
+
+def test_rules_match_cli():
+    def match(*argv, cwd="/home/u/proj"):
+        r = run_cmd([AGENTWATCH, "rules", "match", "--json", "--rules", os.path.join(REPO, "rules"),
+                     "--cwd", cwd, "--workspace", "/home/u/proj", "--agent", "claude", "--"] + list(argv))
+        return json.loads(r.stdout.decode())
+    eq(match("rm", "-rf", "/")["verdict"], "kill", "rm -rf / verdict")
+    eq(match("rm", "-rf", "./build")["verdict"], "allow", "rm -rf ./build verdict")
+    eq(match("git", "push", "origin", "main")["verdict"], "allow", "git push verdict")
+    v = match("git", "push", "--force", "origin", "main")
+    check(v["verdict"] in ("pause", "kill"), "git push --force verdict: %r" % v)
+    check(any(h["id"].startswith("git") for h in v["rules"]), "git rule named: %r" % v)
+    eq(match("git", "push", "--force-with-lease")["verdict"], "allow", "force-with-lease verdict")
+    r = run_cmd([AGENTWATCH, "rules", "check", os.path.join(REPO, "rules")])
+    eq(r.returncode, 0, "rules check exit status")
+    bad = rules_dir("rule x\n  binary rm\n  frobnicate yes\n")
+    r = run_cmd([AGENTWATCH, "rules", "check", bad])
+    eq(r.returncode, 1, "rules check on a bad file")
+    check(re.search(r"test\.rules:3:\d+: ", r.stderr.decode()), "file:line:col error: %r" % r.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Signals to a process named by (pid, start time), never to whoever holds
+ * the pid now: a pidfd pins the process, and its start time is checked
+ * against the one the event carried before anything is sent.
+ */
+#ifndef AW_PROCSIG_H
+#define AW_PROCSIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* start_ns: the process start time as the collector keys it (ns since
+ * boot, rounded down to a clock tick); 0 skips the check.  tick_ns is the
+ * rounding.  0, -ESRCH (gone, or the pid now belongs to another process),
+ * or another -errno. */
+int procsig_send(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns, int sig);
+
+/* Write one line to the process's own stderr (reopened through
+ * /proc/PID/fd/2, so a pipe, file or terminal all work), without blocking.
+ * 0 or -errno. */
+int procsig_tell(const char *proc_root, uint32_t pid, const char *line, size_t len);
+
+/* Is the process stopped (state T in /proc/PID/stat)?  1, 0 or -errno. */
+int procsig_is_stopped(const char *proc_root, uint32_t pid);
+
+#endif

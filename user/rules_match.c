@@ -1,0 +1,991 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The rule matcher: exec, net and file events against a loaded set.
+ * Semantics are documented in rules/README.md.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "paths.h"
+#include "rules_impl.h"
+
+enum fire { NOFIRE, FIRE, FIRE_TRUNC };
+
+/* Everything about one event that rules look at, worked out once. */
+struct prep {
+	const struct ruleset *rs;
+	struct ratetab *rt;
+	enum rule_kind kind;
+	uint64_t session_id, now_ns;
+	const char *agent, *exe;
+	/* exec */
+	const struct exec_ctx *x;
+	struct cmdline cl;
+	size_t *ops, n_ops;             /* operands with no value options */
+	size_t *ops_rule;               /* scratch: operands for one rule */
+	char *joined;
+	char bases[3][BASENAME_MAX + 1];
+	size_t n_bases;
+	char file_abs[AW_PATH_MAX], arg0_abs[AW_PATH_MAX];
+	bool file_abs_ok, arg0_abs_ok;
+	char home[AW_PATH_MAX];
+	bool home_from_env;
+	/* exec and file */
+	char cwd[AW_PATH_MAX];
+	bool cwd_ok;
+	char ws[AW_PATH_MAX];
+	bool ws_ok;
+	/* file */
+	const struct file_ctx *f;
+	char fpath[2][AW_PATH_MAX];
+	bool fpath_ok[2];
+	/* net */
+	const struct net_ctx *nx;
+	/* per rule */
+	char target[AW_PATH_MAX];
+	char scratch[AW_PATH_MAX];
+	char pat[AW_PATH_MAX * 2];
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static bool glob_ok(const char *glob, const char *s, int flags)
+{
+	return s && *s && fnmatch(glob, s, flags) == 0;
+}
+
+static bool glob_n(const char *glob, const char *p, size_t n, char *buf, size_t len)
+{
+	if (n >= len || memchr(p, '\0', n))
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return fnmatch(glob, buf, 0) == 0;
+}
+
+static void copy_base(char *dst, const char *path)
+{
+	const char *b = path_basename(path);
+
+	if (strlen(b) > BASENAME_MAX)
+		dst[0] = '\0';
+	else
+		strcpy(dst, b);
+}
+
+/* Normalized absolute form of an absolute path, or false. */
+static bool abs_norm(const char *p, char *out, size_t len)
+{
+	return p && p[0] == '/' && path_join_normalize(NULL, p, out, len) >= 0;
+}
+
+/* Copy s escaping glob magic, so a value from the event can't widen a pattern. */
+static size_t glob_escape(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < len; s++) {
+		if (strchr("*?[\\", *s))
+			out[o++] = '\\';
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void set_workspace(struct prep *c, const char *ws)
+{
+	if (c->rs->workspace)
+		ws = c->rs->workspace;
+	c->ws_ok = abs_norm(ws, c->ws, sizeof(c->ws));
+}
+
+/* ---- predicates shared by all kinds ------------------------------------- */
+
+static bool match_binary(const struct prep *c, const struct pred *p)
+{
+	size_t i, b;
+
+	for (i = 0; i < p->alts.n; i++) {
+		const char *g = p->alts.v[i].s;
+
+		if (g[0] == '/') {
+			if (glob_ok(g, c->exe, FNM_PATHNAME) ||
+			    (c->file_abs_ok && glob_ok(g, c->file_abs, FNM_PATHNAME)) ||
+			    (c->arg0_abs_ok && glob_ok(g, c->arg0_abs, FNM_PATHNAME)))
+				return true;
+			continue;
+		}
+		for (b = 0; b < c->n_bases; b++)
+			if (glob_ok(g, c->bases[b], 0))
+				return true;
+	}
+	return false;
+}
+
+static bool match_globs(const struct altv *a, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < a->n; i++)
+		if (fnmatch(a->v[i].s, s, 0) == 0)
+			return true;
+	return false;
+}
+
+/* parent/ancestor: a basename glob matches the basename, a path glob the path. */
+static bool match_exe_glob(const struct altv *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; path && i < a->n; i++) {
+		const char *g = a->v[i].s;
+
+		if (g[0] == '/' ? fnmatch(g, path, FNM_PATHNAME) == 0 :
+				  fnmatch(g, path_basename(path), 0) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- paths -------------------------------------------------------------- */
+
+/* Is path P equal to, or under, something pat matches (component-wise)? */
+static bool under_glob(struct prep *c, const char *pat, const char *P)
+{
+	size_t k, n = strlen(P);
+
+	if (strcmp(pat, "/") == 0)
+		return P[0] == '/';
+	if (!glob_has_magic(pat))
+		return path_is_under(P, pat);
+	for (k = 1; k <= n; k++) {
+		if (k < n && P[k] != '/')
+			continue;
+		memcpy(c->scratch, P, k);
+		c->scratch[k] = '\0';
+		if (fnmatch(pat, c->scratch, FNM_PATHNAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool pat_match(struct prep *c, const char *pat, const char *P, bool under)
+{
+	return under ? under_glob(c, pat, P) : fnmatch(pat, P, FNM_PATHNAME) == 0;
+}
+
+/* A rule path; "~" stands for /root, /home/<any> and the process's HOME. */
+static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool under)
+{
+	static const char *const homes[] = { "/root", "/home/*" };
+	const char *rest;
+	size_t i, o;
+
+	if (alt[0] != '~')
+		return pat_match(c, alt, P, under);
+	rest = alt + 1;
+	for (i = 0; i < 2; i++) {
+		snprintf(c->pat, sizeof(c->pat), "%s%s", homes[i], rest);
+		if (pat_match(c, c->pat, P, under))
+			return true;
+	}
+	if (!c->home_from_env)
+		return false;
+	o = glob_escape(c->pat, AW_PATH_MAX, c->home);
+	while (o > 1 && c->pat[o - 1] == '/')
+		o--;
+	snprintf(c->pat + o, sizeof(c->pat) - o, "%s", rest);
+	return pat_match(c, c->pat, P, under);
+}
+
+static bool path_pred(struct prep *c, const struct pred *p, const char *P)
+{
+	size_t i;
+
+	switch (p->tk) {
+	case TK_OUTSIDE_WS:
+		return c->ws_ok && !path_is_under(P, c->ws);
+	case TK_INSIDE_WS:
+		return c->ws_ok && path_is_under(P, c->ws);
+	case TK_EQUAL:
+	case TK_UNDER:
+		for (i = 0; i < p->alts.n; i++)
+			if (alt_path_match(c, p->alts.v[i].s, P, p->tk == TK_UNDER))
+				return true;
+		return false;
+	}
+	return false;
+}
+
+/*
+ * An operand as an absolute path: "~" and "~/x" are the home directory
+ * (the shell would have expanded them; a literal one is still meant so),
+ * a relative one is taken from the cwd.  URLs are not paths.
+ */
+static bool resolve_operand(struct prep *c, const struct cmdword *w, char *out, size_t len)
+{
+	char buf[AW_PATH_MAX];
+
+	if (w->n == 0 || w->n >= sizeof(buf) || memchr(w->p, '\0', w->n))
+		return false;
+	memcpy(buf, w->p, w->n);
+	buf[w->n] = '\0';
+	if (strstr(buf, "://"))
+		return false;
+	if (buf[0] == '~' && (buf[1] == '\0' || buf[1] == '/'))
+		return snprintf(c->scratch, sizeof(c->scratch), "%s/%s", c->home, buf + 1) <
+			       (int)sizeof(c->scratch) &&
+		       path_join_normalize(NULL, c->scratch, out, len) >= 0;
+	if (buf[0] != '/' && !c->cwd_ok)
+		return false;
+	return path_join_normalize(c->cwd, buf, out, len) >= 0;
+}
+
+/* ---- exec predicates ---------------------------------------------------- */
+
+static bool env_lookup_match(const struct exec_ctx *x, const struct alt *a)
+{
+	size_t pos = 0, nlen = strlen(a->s);
+	char buf[AW_PATH_MAX];
+
+	while (x->env && pos < x->env_len) {
+		const char *e = x->env + pos;
+		const char *nul = memchr(e, '\0', x->env_len - pos);
+		size_t n = nul ? (size_t)(nul - e) : x->env_len - pos;
+
+		if (n > nlen && e[nlen] == '=' && memcmp(e, a->s, nlen) == 0 &&
+		    glob_n(a->env_value, e + nlen + 1, n - nlen - 1, buf, sizeof(buf)))
+			return true;
+		pos += n + 1;
+	}
+	return false;
+}
+
+static bool match_env(const struct exec_ctx *x, const struct pred *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->alts.n; i++)
+		if (env_lookup_match(x, &p->alts.v[i]))
+			return true;
+	return false;
+}
+
+static bool word_matches(const struct altv *a, const struct cmdword *w, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		if (glob_n(a->v[i].s, w->p, w->n, buf, len))
+			return true;
+	return false;
+}
+
+/* Contiguous run of operands matching the words; *end: index in ops after it. */
+static bool match_subcmd(struct prep *c, const struct pred *p, const size_t *ops, size_t n_ops,
+			 size_t *end)
+{
+	size_t i, j;
+
+	for (i = 0; i + p->n_words <= n_ops; i++) {
+		for (j = 0; j < p->n_words; j++)
+			if (!word_matches(&p->words[j], &c->cl.w[ops[i + j]], c->scratch,
+					  sizeof(c->scratch)))
+				break;
+		if (j == p->n_words) {
+			*end = i + p->n_words;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool match_flag(const struct prep *c, const struct pred *p, const struct cmd_valopts *vo)
+{
+	size_t i;
+
+	for (i = 0; i < p->alts.n; i++)
+		if (cmdline_has_flag(&c->cl, vo, &p->alts.v[i].fs))
+			return true;
+	return false;
+}
+
+static bool match_arg(struct prep *c, const struct pred *p)
+{
+	size_t i;
+
+	for (i = 1; i < c->cl.n; i++)
+		if (word_matches(&p->alts, &c->cl.w[i], c->scratch, sizeof(c->scratch)))
+			return true;
+	return false;
+}
+
+static bool match_regex(struct prep *c, const struct pred *p)
+{
+	if (!c->joined) {
+		size_t need = cmdline_join(&c->cl, NULL, 0) + 1;
+
+		c->joined = malloc(need);
+		if (!c->joined)
+			return false;
+		cmdline_join(&c->cl, c->joined, need);
+	}
+	return regexec(p->re, c->joined, 0, NULL, 0) == 0;
+}
+
+static bool match_target_ops(struct prep *c, const struct pred *p, const size_t *ops, size_t n,
+			     bool record)
+{
+	char abs[AW_PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!resolve_operand(c, &c->cl.w[ops[i]], abs, sizeof(abs)))
+			continue;
+		if (path_pred(c, p, abs)) {
+			if (record)
+				strcpy(c->target, abs);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool rule_has_binary(const struct rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_preds; i++)
+		if (r->preds[i].kind == P_BINARY && !r->preds[i].neg)
+			return true;
+	return false;
+}
+
+static bool rate_reached(struct prep *c, const struct rule *r, const struct pred *p)
+{
+	uint32_t n = c->rt ? ratetab__hit(c->rt, c->session_id, r->rate_key, c->now_ns, p->rate_ns) : 1;
+
+	return n >= p->rate_n;
+}
+
+static enum fire eval_exec(struct prep *c, const struct rule *r)
+{
+	struct cmd_valopts vo = { (const char *const *)r->valopts, r->n_valopts };
+	const size_t *ops = c->ops;
+	size_t n_ops = c->n_ops, sub_end = 0, i;
+	bool unknown = false, have_sub = false;
+
+	c->target[0] = '\0';
+	if (r->n_valopts) {
+		n_ops = cmdline_operands(&c->cl, &vo, c->ops_rule, c->cl.n);
+		ops = c->ops_rule;
+	}
+	for (i = 0; i < r->n_preds; i++) {
+		const struct pred *p = &r->preds[i];
+		size_t end = 0, k;
+		bool v = false;
+
+		switch (p->kind) {
+		case P_BINARY:
+			v = match_binary(c, p);
+			break;
+		case P_AGENT:
+			v = match_globs(&p->alts, c->agent);
+			break;
+		case P_PARENT:
+			v = c->x->ancestors && c->x->n_ancestors &&
+			    match_exe_glob(&p->alts, c->x->ancestors[0]);
+			break;
+		case P_ANCESTOR:
+			for (k = 0; c->x->ancestors && k < c->x->n_ancestors && !v; k++)
+				v = match_exe_glob(&p->alts, c->x->ancestors[k]);
+			break;
+		case P_ENV:
+			v = match_env(c->x, p);
+			break;
+		case P_SUBCMD:
+			v = match_subcmd(c, p, ops, n_ops, &end);
+			if (v && !p->neg && !have_sub) {
+				have_sub = true;
+				sub_end = end;
+			}
+			break;
+		case P_FLAG:
+			v = match_flag(c, p, &vo);
+			break;
+		case P_ARG:
+			v = match_arg(c, p);
+			break;
+		case P_REGEX:
+			v = match_regex(c, p);
+			break;
+		case P_TARGET:
+			v = match_target_ops(c, p, ops + sub_end, n_ops - sub_end, !p->neg);
+			break;
+		case P_RATE:
+			continue;       /* last, below */
+		default:
+			break;
+		}
+		if (p->neg)
+			v = !v;
+		if (v)
+			continue;
+		/* More argv could have made it hold: suspicious, not decided. */
+		if (c->x->argv_truncated && pred_reads_argv(p->kind) && !p->neg) {
+			unknown = true;
+			continue;
+		}
+		return NOFIRE;
+	}
+	if (unknown && !rule_has_binary(r))
+		return NOFIRE;
+	if (r->n_preds && r->preds[r->n_preds - 1].kind == P_RATE &&
+	    !rate_reached(c, r, &r->preds[r->n_preds - 1]))
+		return NOFIRE;
+	if (!c->target[0]) {
+		for (i = sub_end; i < n_ops; i++)
+			if (resolve_operand(c, &c->cl.w[ops[i]], c->target, sizeof(c->target)))
+				break;
+		if (i == n_ops)
+			c->target[0] = '\0';
+	}
+	return unknown ? FIRE_TRUNC : FIRE;
+}
+
+/* ---- net and file predicates -------------------------------------------- */
+
+static bool cidr_match(const struct cidr *cd, int family, const uint8_t *addr)
+{
+	int full = cd->plen / 8, bits = cd->plen % 8;
+
+	if (cd->family != family)
+		return false;
+	if (memcmp(cd->addr, addr, full))
+		return false;
+	return !bits || ((cd->addr[full] ^ addr[full]) & (0xff00 >> bits)) == 0;
+}
+
+static bool match_dest(const struct net_ctx *x, const struct pred *p)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool is_mapped = x->family == AF_INET6 && memcmp(x->addr, mapped, 12) == 0;
+	size_t i;
+
+	for (i = 0; i < p->n_cidrs; i++)
+		if (cidr_match(&p->cidrs[i], x->family, x->addr) ||
+		    (is_mapped && cidr_match(&p->cidrs[i], AF_INET, x->addr + 12)))
+			return true;
+	return false;
+}
+
+static bool match_port(const struct net_ctx *x, const struct pred *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_ports; i++)
+		if (x->port >= p->ports[i].lo && x->port <= p->ports[i].hi)
+			return true;
+	return false;
+}
+
+static bool match_proto(const struct net_ctx *x, const struct pred *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_protos; i++)
+		if (p->protos[i] == x->protocol)
+			return true;
+	return false;
+}
+
+static enum fire eval_net(struct prep *c, const struct rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_preds; i++) {
+		const struct pred *p = &r->preds[i];
+		bool v = false;
+
+		switch (p->kind) {
+		case P_BINARY:
+			v = match_binary(c, p);
+			break;
+		case P_AGENT:
+			v = match_globs(&p->alts, c->agent);
+			break;
+		case P_DEST:
+			v = match_dest(c->nx, p);
+			break;
+		case P_PORT:
+			v = match_port(c->nx, p);
+			break;
+		case P_PROTO:
+			v = match_proto(c->nx, p);
+			break;
+		case P_RATE:
+			continue;
+		default:
+			break;
+		}
+		if (p->neg ? v : !v)
+			return NOFIRE;
+	}
+	if (r->n_preds && r->preds[r->n_preds - 1].kind == P_RATE &&
+	    !rate_reached(c, r, &r->preds[r->n_preds - 1]))
+		return NOFIRE;
+	return FIRE;
+}
+
+static enum fire eval_file(struct prep *c, const struct rule *r)
+{
+	size_t i, k;
+
+	c->target[0] = '\0';
+	for (i = 0; i < r->n_preds; i++) {
+		const struct pred *p = &r->preds[i];
+		bool v = false;
+
+		switch (p->kind) {
+		case P_BINARY:
+			v = match_binary(c, p);
+			break;
+		case P_AGENT:
+			v = match_globs(&p->alts, c->agent);
+			break;
+		case P_OP:
+			v = c->f->op > 0 && c->f->op < 32 && (p->ops >> c->f->op) & 1;
+			break;
+		case P_TARGET:
+			for (k = 0; k < 2 && !v; k++)
+				if (c->fpath_ok[k] && path_pred(c, p, c->fpath[k])) {
+					v = true;
+					if (!p->neg)
+						strcpy(c->target, c->fpath[k]);
+				}
+			break;
+		case P_RATE:
+			continue;
+		default:
+			break;
+		}
+		if (p->neg ? v : !v)
+			return NOFIRE;
+	}
+	if (r->n_preds && r->preds[r->n_preds - 1].kind == P_RATE &&
+	    !rate_reached(c, r, &r->preds[r->n_preds - 1]))
+		return NOFIRE;
+	if (!c->target[0] && c->fpath_ok[0])
+		strcpy(c->target, c->fpath[0]);
+	return FIRE;
+}
+
+/* ---- messages and results ----------------------------------------------- */
+
+struct out_buf {
+	char *p;
+	size_t len, pos;
+};
+
+/* Append printable bytes; control bytes become '?' (the message ends up
+ * on a terminal and in the agent's stderr). */
+static void out_put(struct out_buf *o, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && o->pos + 1 < o->len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		o->p[o->pos++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	o->p[o->pos] = '\0';
+}
+
+static void out_str(struct out_buf *o, const char *s)
+{
+	out_put(o, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void out_cmdline(struct out_buf *o, const struct cmdline *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n && o->pos + 1 < o->len; i++) {
+		if (i)
+			out_put(o, " ", 1);
+		out_put(o, cl->w[i].p, cl->w[i].n);
+	}
+}
+
+/* The real binary, else the execve path, else argv[0]. */
+static void out_binary(struct out_buf *o, const struct prep *c)
+{
+	if (c->exe && *c->exe)
+		out_str(o, c->exe);
+	else if (c->kind == RK_EXEC && c->x->filename && *c->x->filename)
+		out_str(o, c->x->filename);
+	else if (c->kind == RK_EXEC && c->cl.n)
+		out_put(o, c->cl.w[0].p, c->cl.w[0].n);
+}
+
+static void render(struct prep *c, const struct rule *r, bool trunc, char *buf, size_t len)
+{
+	const char *t = r->message ? r->message : c->kind == RK_EXEC ? "{rule}: {cmdline}" : "{rule}: {target}";
+	const char *note = " (argv truncated)";
+	struct out_buf o = { buf, len - (trunc ? strlen(note) : 0), 0 };
+
+	buf[0] = '\0';
+	while (*t) {
+		const char *close;
+		size_t n;
+
+		if ((t[0] == '{' && t[1] == '{') || (t[0] == '}' && t[1] == '}')) {
+			out_put(&o, t, 1);
+			t += 2;
+			continue;
+		}
+		if (t[0] != '{' || !(close = strchr(t, '}'))) {
+			out_put(&o, t, 1);
+			t++;
+			continue;
+		}
+		n = close - t - 1;
+		if (n == 5 && !memcmp(t + 1, "agent", 5))
+			out_str(&o, c->agent);
+		else if (n == 7 && !memcmp(t + 1, "cmdline", 7) && c->kind == RK_EXEC)
+			out_cmdline(&o, &c->cl);
+		else if (n == 6 && !memcmp(t + 1, "target", 6))
+			out_str(&o, c->target);
+		else if (n == 9 && !memcmp(t + 1, "workspace", 9))
+			out_str(&o, c->ws_ok ? c->ws : "");
+		else if (n == 3 && !memcmp(t + 1, "cwd", 3))
+			out_str(&o, c->cwd_ok ? c->cwd : "");
+		else if (n == 6 && !memcmp(t + 1, "binary", 6))
+			out_binary(&o, c);
+		else if (n == 4 && !memcmp(t + 1, "rule", 4))
+			out_str(&o, r->id);
+		t = close + 1;
+	}
+	if (trunc) {
+		o.len = len;
+		out_str(&o, note);
+	}
+}
+
+static void record(struct prep *c, const struct rule *r, enum fire f, struct match_result *out)
+{
+	enum rule_mode m = rule_effective_mode(c->rs, r);
+	struct rule_hit *h;
+
+	if (r->action > out->would)
+		out->would = r->action;
+	if (m == RM_ENFORCE && r->action > out->verdict)
+		out->verdict = r->action;
+	if (out->n_hits >= RULE_HITS_MAX) {
+		out->hits_truncated = true;
+		out->n_hits++;
+		return;
+	}
+	h = &out->hits[out->n_hits++];
+	memset(h, 0, sizeof(*h));
+	h->id = r->id;
+	h->severity = r->severity;
+	h->origin = r->origin;
+	h->action = r->action;
+	h->mode = m;
+	h->argv_truncated = f == FIRE_TRUNC;
+	if (r->action == RA_PAUSE) {
+		h->pause_timeout_s = r->timeout_s;
+		h->pause_default = r->pause_default;
+	}
+	render(c, r, f == FIRE_TRUNC, h->message, sizeof(h->message));
+}
+
+static void result_init(struct match_result *out)
+{
+	out->verdict = out->would = RA_NONE;
+	out->n_hits = out->n_evaluated = 0;
+	out->hits_truncated = false;
+}
+
+static void prep_release(struct prep *c)
+{
+	cmdline_release(&c->cl);
+	free(c->ops);
+	free(c->ops_rule);
+	free(c->joined);
+	free(c);
+}
+
+/* ---- exec --------------------------------------------------------------- */
+
+static void home_of(struct prep *c, const struct exec_ctx *x)
+{
+	size_t pos = 0;
+
+	strcpy(c->home, "/root");
+	c->home_from_env = false;
+	while (x->env && pos < x->env_len) {
+		const char *e = x->env + pos;
+		const char *nul = memchr(e, '\0', x->env_len - pos);
+		size_t n = nul ? (size_t)(nul - e) : x->env_len - pos;
+
+		if (n > 6 && memcmp(e, "HOME=/", 6) == 0 && n - 5 < sizeof(c->home)) {
+			char raw[AW_PATH_MAX];
+
+			memcpy(raw, e + 5, n - 5);
+			raw[n - 5] = '\0';
+			if (path_join_normalize(NULL, raw, c->home, sizeof(c->home)) >= 0)
+				c->home_from_env = true;
+			else
+				strcpy(c->home, "/root");
+		}
+		pos += n + 1;
+	}
+}
+
+static void add_base(struct prep *c, const char *path, size_t n)
+{
+	char tmp[AW_PATH_MAX];
+	size_t b;
+
+	if (!path || n == 0 || n >= sizeof(tmp) || memchr(path, '\0', n))
+		return;
+	memcpy(tmp, path, n);
+	tmp[n] = '\0';
+	copy_base(c->bases[c->n_bases], tmp);
+	if (!c->bases[c->n_bases][0])
+		return;
+	for (b = 0; b < c->n_bases; b++)
+		if (strcmp(c->bases[b], c->bases[c->n_bases]) == 0)
+			return;
+	c->n_bases++;
+}
+
+static struct prep *prep_exec(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x)
+{
+	struct prep *c = calloc(1, sizeof(*c));
+	char raw[AW_PATH_MAX];
+
+	if (!c)
+		return NULL;
+	c->rs = rs;
+	c->rt = rt;
+	c->kind = RK_EXEC;
+	c->x = x;
+	c->agent = x->agent;
+	c->exe = x->exe;
+	c->session_id = x->session_id;
+	c->now_ns = x->now_ns;
+	if (cmdline_init(&c->cl, x->argv, x->argv_len))
+		goto fail;
+	c->ops = calloc(c->cl.n + 1, sizeof(*c->ops));
+	c->ops_rule = calloc(c->cl.n + 1, sizeof(*c->ops_rule));
+	if (!c->ops || !c->ops_rule)
+		goto fail;
+	c->n_ops = cmdline_operands(&c->cl, NULL, c->ops, c->cl.n);
+	if (x->exe)
+		add_base(c, x->exe, strlen(x->exe));
+	if (x->filename)
+		add_base(c, x->filename, strlen(x->filename));
+	if (c->cl.n)
+		add_base(c, c->cl.w[0].p, c->cl.w[0].n);
+	c->file_abs_ok = abs_norm(x->filename, c->file_abs, sizeof(c->file_abs));
+	if (c->cl.n && c->cl.w[0].n < sizeof(raw) && !memchr(c->cl.w[0].p, '\0', c->cl.w[0].n)) {
+		memcpy(raw, c->cl.w[0].p, c->cl.w[0].n);
+		raw[c->cl.w[0].n] = '\0';
+		c->arg0_abs_ok = abs_norm(raw, c->arg0_abs, sizeof(c->arg0_abs));
+	}
+	home_of(c, x);
+	c->cwd_ok = abs_norm(x->cwd, c->cwd, sizeof(c->cwd));
+	set_workspace(c, x->workspace);
+	return c;
+fail:
+	prep_release(c);
+	return NULL;
+}
+
+static const struct idx_ent *idx_lower(const struct ruleset *rs, const char *base)
+{
+	size_t lo = 0, hi = rs->n_idx;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(rs->idx[mid].base, base) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return rs->idx + lo;
+}
+
+int rules_match_exec_one(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,
+			 const struct rule *only, struct match_result *out)
+{
+	uint8_t *mark = NULL;
+	struct prep *c;
+	size_t i, b;
+
+	result_init(out);
+	if (!rs || !x)
+		return 0;
+	c = prep_exec(rs, rt, x);
+	if (!c)
+		return -ENOMEM;
+	if (only) {
+		enum fire f = eval_exec(c, only);
+
+		out->n_evaluated = 1;
+		if (f != NOFIRE)
+			record(c, only, f, out);
+		prep_release(c);
+		return 0;
+	}
+	mark = calloc(rs->n / 8 + 1, 1);
+	if (!mark) {
+		prep_release(c);
+		return -ENOMEM;
+	}
+	for (b = 0; rs->n_idx && b < c->n_bases; b++) {
+		const struct idx_ent *e = idx_lower(rs, c->bases[b]);
+
+		for (; e < rs->idx + rs->n_idx && strcmp(e->base, c->bases[b]) == 0; e++)
+			mark[e->rule / 8] |= 1u << (e->rule % 8);
+	}
+	for (i = 0; i < rs->n_unidx; i++)
+		mark[rs->unidx[i] / 8] |= 1u << (rs->unidx[i] % 8);
+	for (i = 0; i < rs->n; i++) {
+		enum fire f;
+
+		if (!(mark[i / 8] & (1u << (i % 8))))
+			continue;
+		out->n_evaluated++;
+		f = eval_exec(c, &rs->v[i]);
+		if (f != NOFIRE)
+			record(c, &rs->v[i], f, out);
+	}
+	free(mark);
+	prep_release(c);
+	return 0;
+}
+
+int ruleset__match_exec(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,
+			struct match_result *out)
+{
+	return rules_match_exec_one(rs, rt, x, NULL, out);
+}
+
+/* ---- net ---------------------------------------------------------------- */
+
+static void net_target(struct prep *c)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(c->nx->family == AF_INET6 ? AF_INET6 : AF_INET, c->nx->addr, a, sizeof(a)))
+		strcpy(a, "?");
+	snprintf(c->target, sizeof(c->target), c->nx->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+		 c->nx->port);
+}
+
+int rules_match_net_one(const struct ruleset *rs, struct ratetab *rt, const struct net_ctx *x,
+			const struct rule *only, struct match_result *out)
+{
+	struct prep *c;
+	size_t i;
+
+	result_init(out);
+	if (!rs || !x)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->rs = rs;
+	c->rt = rt;
+	c->kind = RK_NET;
+	c->nx = x;
+	c->agent = x->agent;
+	c->exe = x->exe;
+	c->session_id = x->session_id;
+	c->now_ns = x->now_ns;
+	if (x->exe)
+		add_base(c, x->exe, strlen(x->exe));
+	set_workspace(c, NULL);
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = only ? only : &rs->v[i];
+
+		if (r->kind == RK_NET) {
+			out->n_evaluated++;
+			net_target(c);
+			if (eval_net(c, r) == FIRE)
+				record(c, r, FIRE, out);
+		}
+		if (only)
+			break;
+	}
+	prep_release(c);
+	return 0;
+}
+
+int ruleset__match_net(const struct ruleset *rs, struct ratetab *rt, const struct net_ctx *x,
+		       struct match_result *out)
+{
+	return rules_match_net_one(rs, rt, x, NULL, out);
+}
+
+/* ---- file --------------------------------------------------------------- */
+
+int rules_match_file_one(const struct ruleset *rs, struct ratetab *rt, const struct file_ctx *x,
+			 const struct rule *only, struct match_result *out)
+{
+	struct prep *c;
+	size_t i;
+
+	result_init(out);
+	if (!rs || !x)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->rs = rs;
+	c->rt = rt;
+	c->kind = RK_FILE;
+	c->f = x;
+	c->agent = x->agent;
+	c->exe = x->exe;
+	c->session_id = x->session_id;
+	c->now_ns = x->now_ns;
+	if (x->exe)
+		add_base(c, x->exe, strlen(x->exe));
+	strcpy(c->home, "/root");
+	c->cwd_ok = abs_norm(x->cwd, c->cwd, sizeof(c->cwd));
+	set_workspace(c, x->workspace);
+	c->fpath_ok[0] = x->path && path_join_normalize(c->cwd_ok ? c->cwd : NULL, x->path,
+							c->fpath[0], sizeof(c->fpath[0])) >= 0;
+	c->fpath_ok[1] = x->path2 && path_join_normalize(c->cwd_ok ? c->cwd : NULL, x->path2,
+							 c->fpath[1], sizeof(c->fpath[1])) >= 0;
+	for (i = 0; i < rs->n; i++) {
+		const struct rule *r = only ? only : &rs->v[i];
+
+		if (r->kind == RK_FILE) {
+			out->n_evaluated++;
+			if (eval_file(c, r) == FIRE)
+				record(c, r, FIRE, out);
+		}
+		if (only)
+			break;
+	}
+	prep_release(c);
+	return 0;
+}
+
+int ruleset__match_file(const struct ruleset *rs, struct ratetab *rt, const struct file_ctx *x,
+			struct match_result *out)
+{
+	return rules_match_file_one(rs, rt, x, NULL, out);
+}

@@ -43,6 +43,55 @@ struct {
 	__type(value, struct file_call);
 } file_calls SEC(".maps");
 
+/* tgid -> deletions in the current window.  LRU: exited processes age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct aw_breaker);
+} breaker SEC(".maps");
+
+/*
+ * The mass-deletion breaker: the Nth deletion by one session process within
+ * the window stops it (SIGSTOP, delivered on the return to user space, so
+ * this deletion still completes and the next one never starts).  The
+ * collector then looks at what it was deleting: it resumes and exempts a
+ * process that stayed inside the workspace, and holds one that did not for
+ * a human.  A runaway rmtree loses at most N files before that.
+ */
+static __always_inline bool breaker_step(__u32 tgid)
+{
+	struct aw_config *cfg = get_config();
+	struct aw_breaker *b, fresh = {};
+	__u64 now;
+
+	if (!cfg || !cfg->breaker_n)
+		return false;
+	now = bpf_ktime_get_boot_ns();
+	b = bpf_map_lookup_elem(&breaker, &tgid);
+	if (!b) {
+		fresh.window_start = now;
+		fresh.count = 1;
+		bpf_map_update_elem(&breaker, &tgid, &fresh, BPF_ANY);
+		return false; /* the collector keeps breaker_n >= 2 */
+	}
+	if (b->state == AW_BREAKER_EXEMPT)
+		return false;
+	if (now - b->window_start > cfg->breaker_window_ns) {
+		b->window_start = now;
+		b->count = 0;
+		if (b->state == AW_BREAKER_TRIPPED)
+			b->state = AW_BREAKER_ARMED; /* resumed by a human: a new window */
+	}
+	b->count++;
+	if (b->count < cfg->breaker_n || b->state == AW_BREAKER_TRIPPED)
+		return false;
+	b->state = AW_BREAKER_TRIPPED;
+	bpf_send_signal(19 /* SIGSTOP */);
+	count(AW_CNT_BREAKER_TRIPS);
+	return true;
+}
+
 struct file_scratch {
 	struct aw_file_event ev;
 	char data[AW_FILE_DATA_MAX];
@@ -64,6 +113,9 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 
 	if (!sess)
 		return 0;
+	if ((op == AW_FILE_UNLINK || op == AW_FILE_UNLINKAT || op == AW_FILE_RMDIR) &&
+	    breaker_step(id >> 32))
+		flags |= AW_FILE_BREAKER;
 	c.session_id = sess->id;
 	c.op = op;
 	c.dfd = dfd;
@@ -157,7 +209,7 @@ static __always_inline int file_exit(long ret)
 	if (off > AW_FILE_DATA_MAX)
 		return 0;
 	ev->hdr.size = sizeof(*ev) + off;
-	emit(ev, sizeof(*ev) + off, AW_EV_FILE);
+	emit_flags(ev, sizeof(*ev) + off, AW_EV_FILE, flags & AW_FILE_BREAKER);
 	return 0;
 }
 

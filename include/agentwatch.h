@@ -212,6 +212,8 @@ enum aw_file_op {
 #define AW_FILE_DIR_TRUNC   (1u << 2)
 #define AW_FILE_DIR2_TRUNC  (1u << 3)
 #define AW_FILE_AT_REMOVEDIR (1u << 4) /* unlinkat(AT_REMOVEDIR) */
+#define AW_FILE_BREAKER      (1u << 5) /* this deletion tripped the mass-deletion
+					  * breaker: the process was SIGSTOPped */
 
 /*
  * File event.  data[] holds path, dir, path2, dir2 (each *_len bytes with
@@ -248,6 +250,7 @@ enum aw_counter {
 	AW_CNT_GATE_STOPS,            /* execs stopped for a verdict */
 	AW_CNT_GATE_FALLBACKS,        /* gated execs decided in the kernel: collector stale */
 	AW_CNT_NET_DENIED,            /* connects/sends refused with EPERM */
+	AW_CNT_BREAKER_TRIPS,         /* processes stopped by the deletion breaker */
 	AW_CNT_MAX,
 };
 
@@ -264,6 +267,19 @@ struct aw_config {
 	__u32 gate_fallback;  /* enum aw_fallback */
 	__u32 net_enforce;    /* 0: deny rules only report (monitor mode) */
 	__u64 heartbeat_stale_ns; /* heartbeat older than this: collector gone */
+	__u32 breaker_n;      /* deletions per window that trip the breaker; 0 = off */
+	__u32 _pad;
+	__u64 breaker_window_ns;
 };
+
+/* Mass-deletion breaker state per process (`breaker` map, key tgid). */
+struct aw_breaker {
+	__u64 window_start;
+	__u32 count;
+	__u32 state;          /* AW_BREAKER_* */
+};
+#define AW_BREAKER_ARMED   0
+#define AW_BREAKER_TRIPPED 1  /* stopped; the collector decides */
+#define AW_BREAKER_EXEMPT  2  /* the collector judged this process's deletions fine */
 
 #endif /* AGENTWATCH_H */

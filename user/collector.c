@@ -83,7 +83,7 @@ struct pending {
 struct vcounters {
 	uint64_t gated, allowed, killed, paused, denied_net, late_kills;
 	uint64_t pause_timeouts, human_allows, human_denies, signal_errors;
-	uint64_t reloads, reload_errors, control_refused;
+	uint64_t reloads, reload_errors, control_refused, breaker_trips;
 };
 
 struct collector {
@@ -1356,6 +1356,72 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
 	c->vc.killed++;
 }
 
+/*
+ * The kernel stopped a session process at its Nth deletion within the
+ * breaker window.  Deleting inside the agent's own workspace (rm -rf
+ * node_modules) is normal: resume it and exempt it from the breaker.
+ * Anything else waits for a human, and is killed if nobody answers.
+ */
+static void breaker_tripped(struct collector *c, const struct dfile *d, const struct session *s,
+			    const struct proc *p, const char *path, struct outcome *o)
+{
+	const char *ws = c->rules && ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) :
+			 s ? s->workspace : NULL;
+	uint32_t pid = d->ev->hdr.pid;
+	uint64_t start = norm_start(c, d->ev->hdr.start);
+	struct rule_hit *h;
+	struct pending *pd;
+
+	c->vc.breaker_trips++;
+	if (c->o->monitor || (ws && path[0] && path_is_under(path, ws) && strcmp(path, ws))) {
+		sensor__breaker_set(c->sensor, pid, AW_BREAKER_EXEMPT);
+		signal_proc(c, pid, start, SIGCONT);
+		return;
+	}
+	if (o->pending_id || o->verdict >= RA_DENY)
+		return; /* a file rule already decided */
+	pd = pending_add(c);
+	if (!pd) {
+		tell_blocked(c, pid, "killed by the mass-deletion breaker", NULL, NULL);
+		signal_proc(c, pid, start, SIGKILL);
+		return;
+	}
+	pd->pid = pid;
+	pd->start = start;
+	pd->session_id = s ? s->id : 0;
+	pd->since_ns = mono_ns();
+	pd->deadline_ns = pd->since_ns + (uint64_t)c->o->pause_timeout_s * 1000000000ull;
+	pd->dflt = RA_KILL;
+	copy_str(pd->rule, sizeof(pd->rule), "mass-deletion-breaker");
+	/* The path is cut to fit; "%.300s" keeps the sentence whole. */
+	snprintf(pd->message, sizeof(pd->message),
+		 "%u deletions within %llu ms, the last outside the workspace: %.300s",
+		 c->o->sensor.breaker_n,
+		 (unsigned long long)(c->o->sensor.breaker_window_ns / 1000000), path);
+	copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
+	if (p && p->argv)
+		cmdline_of(p->argv, p->argv_len, pd->cmdline, sizeof(pd->cmdline));
+	o->pending_id = pd->id;
+	o->verdict = RA_PAUSE;
+	o->late = true;
+	/* Name the breaker like a rule in the record. */
+	o->matched = true;
+	if (o->res.n_hits < RULE_HITS_MAX) {
+		h = &o->res.hits[o->res.n_hits++];
+		memset(h, 0, sizeof(*h));
+		h->id = "mass-deletion-breaker";
+		h->severity = "high";
+		h->origin = "kernel breaker";
+		h->action = RA_PAUSE;
+		h->mode = RM_ENFORCE;
+		copy_str(h->message, sizeof(h->message), pd->message);
+	}
+	if (o->res.would < RA_PAUSE)
+		o->res.would = RA_PAUSE;
+	c->vc.paused++;
+	tell_blocked(c, pid, "paused by the mass-deletion breaker", NULL, NULL);
+}
+
 static void handle_file(struct collector *c, const void *data, size_t size)
 {
 	char p1[2 * AW_PATH_MAX], p2[2 * AW_PATH_MAX], eb[16];
@@ -1394,6 +1460,8 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	}
 	if (o.matched)
 		enforce_file(c, &d, s, p, &o);
+	if (d.ev->flags & AW_FILE_BREAKER)
+		breaker_tripped(c, &d, s, p, p1, &o);
 	if (c->text) {
 		text_head(c, &d.ev->hdr, s, "file", C_YELLOW);
 		fprintf(c->out, "%s ", file_op_name(d.ev->op));
@@ -2182,7 +2250,7 @@ static void write_status(struct collector *c, bool final)
 #define VC(name) jsonw__key(w, #name); jsonw__u64(w, c->vc.name)
 	VC(gated); VC(allowed); VC(killed); VC(paused); VC(denied_net); VC(late_kills);
 	VC(pause_timeouts); VC(human_allows); VC(human_denies); VC(signal_errors);
-	VC(reloads); VC(reload_errors); VC(control_refused);
+	VC(reloads); VC(reload_errors); VC(control_refused); VC(breaker_trips);
 #undef VC
 	jsonw__obj_end(w);
 	jsonw__key(w, "process_table");

@@ -86,7 +86,7 @@ enum {
 	OPT_AGENTS_FILE = 256, OPT_NO_DEFAULT_AGENTS, OPT_SESSION_ROOT, OPT_FORMAT, OPT_PIN_DIR,
 	OPT_STATE_DIR, OPT_MAX_PROCS, OPT_RINGBUF_MB, OPT_NO_NETWORK, OPT_FORKS, OPT_DURATION,
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
-	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE,
+	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER,
 };
 
 static const struct option run_opts[] = {
@@ -113,6 +113,7 @@ static const struct option run_opts[] = {
 	{ "pause-timeout", required_argument, NULL, OPT_PAUSE_TIMEOUT },
 	{ "fallback", required_argument, NULL, OPT_FALLBACK },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "breaker", required_argument, NULL, OPT_BREAKER },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -146,6 +147,8 @@ static const char run_usage[] =
 "      --fallback kill|allow  what the kernel does with a gated exec when the\n"
 "                             collector stops answering (default kill)\n"
 "      --control PATH         control socket (default " CONTROL_DEFAULT_PATH ")\n"
+"      --breaker N/MS|off     stop a session process at its Nth deletion within MS\n"
+"                             milliseconds (default 25/1000)\n"
 "  -v, --verbose              libbpf debug output and verifier logs\n";
 
 static int add_opt(const char **arr, size_t *n, const char *v, const char *what)
@@ -174,6 +177,8 @@ static int cmd_run(int argc, char **argv)
 	o.control_path = CONTROL_DEFAULT_PATH;
 	o.sensor.gate_fallback = AW_FALLBACK_KILL;
 	o.sensor.net_enforce = true;
+	o.sensor.breaker_n = 25;
+	o.sensor.breaker_window_ns = 1000000000ull;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vaA:o:h", run_opts, NULL)) != -1) {
 		switch (c) {
@@ -257,6 +262,25 @@ static int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_CONTROL: o.control_path = optarg; break;
+		case OPT_BREAKER: {
+			char nbuf[32], *slash;
+			uint64_t ms;
+
+			if (!strcmp(optarg, "off")) {
+				o.sensor.breaker_n = 0;
+				break;
+			}
+			copy_str(nbuf, sizeof(nbuf), optarg);
+			slash = strchr(nbuf, '/');
+			if (!slash || (*slash = '\0', parse_u64(nbuf, &v)) || parse_u64(slash + 1, &ms) ||
+			    v < 2 || v > 1000000 || ms < 1 || ms > 3600000) {
+				fprintf(stderr, "agentwatch: --breaker takes N/MS (N >= 2) or off\n");
+				return 2;
+			}
+			o.sensor.breaker_n = v;
+			o.sensor.breaker_window_ns = ms * 1000000ull;
+			break;
+		}
 		case 'h': fputs(run_usage, stdout); return 0;
 		default: fputs(run_usage, stderr); return 2;
 		}

@@ -274,6 +274,8 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 	cfg.gate_fallback = o->gate_fallback;
 	cfg.net_enforce = o->net_enforce;
 	cfg.heartbeat_stale_ns = o->heartbeat_stale_ns ? o->heartbeat_stale_ns : 2000000000ull;
+	cfg.breaker_n = o->breaker_n;
+	cfg.breaker_window_ns = o->breaker_window_ns;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;
 		fprintf(stderr, "agentwatch: failed to write config map: %s\n", strerror(-err));
@@ -464,6 +466,20 @@ int sensor__set_net_deny(struct sensor *s, const struct aw_net_key4 *k4,
 	return 0;
 }
 
+int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state)
+{
+	int fd = bpf_map__fd(s->skel->maps.breaker);
+	struct aw_breaker b;
+
+	if (bpf_map_lookup_elem(fd, &tgid, &b))
+		memset(&b, 0, sizeof(b));
+	b.state = state;
+	b.count = 0;
+	if (bpf_map_update_elem(fd, &tgid, &b, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int sensor__heartbeat(struct sensor *s)
 {
 	struct timespec ts;
@@ -535,6 +551,7 @@ const char *sensor__counter_name(unsigned int idx)
 		[AW_CNT_GATE_STOPS] = "gate_stops",
 		[AW_CNT_GATE_FALLBACKS] = "gate_fallbacks",
 		[AW_CNT_NET_DENIED] = "net_denied",
+		[AW_CNT_BREAKER_TRIPS] = "breaker_trips",
 	};
 
 	return idx < AW_CNT_MAX && names[idx] ? names[idx] : "unknown";

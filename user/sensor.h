@@ -24,6 +24,8 @@ struct sensor_opts {
 	uint32_t gate_fallback;  /* enum aw_fallback */
 	uint64_t heartbeat_stale_ns; /* 0 = default (2 s) */
 	bool net_enforce;        /* deny rules refuse with EPERM (else report only) */
+	uint32_t breaker_n;      /* deletions per window that stop a process; 0 = off */
+	uint64_t breaker_window_ns;
 };
 
 /* Called for every ring buffer record; return non-zero to stop polling. */
@@ -52,6 +54,9 @@ int sensor__set_gated(struct sensor *s, const char *const *names, size_t n);
 int sensor__set_net_deny(struct sensor *s, const struct aw_net_key4 *k4,
 			 const struct aw_net_deny *v4, size_t n4, const struct aw_net_key6 *k6,
 			 const struct aw_net_deny *v6, size_t n6);
+/* Set a process's breaker state (AW_BREAKER_*), e.g. exempt after review. */
+int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state);
+
 /* The collector is alive: stamp the heartbeat map with CLOCK_BOOTTIME. */
 int sensor__heartbeat(struct sensor *s);
 /* Every tgid currently in session `id` (for freeze / kill-session).  Returns

@@ -1554,5 +1554,40 @@ def test_rules_match_cli():
     check(re.search(r"test\.rules:3:\d+: ", r.stderr.decode()), "file:line:col error: %r" % r.stderr)
 
 
+def test_breaker_stops_mass_deletion():
+    ws = TMP.make("ws")
+    tree = TMP.make("protected")
+    n_files = 300
+    for i in range(n_files):
+        open(os.path.join(tree, "f%03d" % i), "w").close()
+    inside = os.path.join(ws, "build")
+    os.mkdir(inside)
+    for i in range(100):
+        open(os.path.join(inside, "o%03d" % i), "w").close()
+    code = ("import os,sys\nd=sys.argv[1]\nfor n in sorted(os.listdir(d)): os.unlink(os.path.join(d,n))\n")
+    script = os.path.join(ws, "wipe.py")
+    with open(script, "w") as f:
+        f.write(code.replace("\\n", "\n"))
+    agent = fake_agent("%s %s %s; %s %s %s; echo rc=$? > %s/rc" % (
+        PY, sq(script), sq(inside), PY, sq(script), sq(tree), sq(ws)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(""), "--breaker", "20/2000"])
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "mass-deletion-breaker", "the breaker")
+    # Deleting 100 files inside the workspace tripped it too, and was resumed.
+    eq(os.listdir(inside), [], "the in-workspace deletion completed")
+    left = len(os.listdir(tree))
+    check(n_files - left <= 20, "at most N=20 files lost outside the workspace, lost %d" % (n_files - left))
+    check(n_files - left >= 1, "the loop did start deleting")
+    eq(procstate(pd["pid"]), "T", "the deleting process is stopped")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    eq(open(os.path.join(ws, "rc")).read().strip(), "rc=137", "the wiping python was killed")
+    eq(len(os.listdir(tree)), left, "nothing more deleted after the breaker")
+    rec = aw.wait_for(lambda r: r.get("type") == "file" and any(
+        h.get("id") == "mass-deletion-breaker" for h in r.get("rules", [])), "the breaker's file record")[0]
+    eq(rec.get("verdict"), "pause", "breaker record verdict")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,7 +29,8 @@ def start_aw(tmp, agent):
     log = open(os.path.join(tmp, "aw.err"), "w")
     p = subprocess.Popen([AW, "run", "--json", "-o", "/dev/null", "--no-default-agents",
                           "--agent", f"{agent}:{agent}", "--pin-dir", f"/sys/fs/bpf/aw-bench-{os.getpid()}",
-                          "--state-dir", os.path.join(tmp, "state")],
+                          "--state-dir", os.path.join(tmp, "state"),
+                          "--control", os.path.join(tmp, "ctl", "control.sock")],
                          stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 30
     while time.time() < deadline:

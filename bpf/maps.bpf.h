@@ -62,6 +62,16 @@ struct {
 	__type(value, __u32);
 } gated_binaries SEC(".maps") __weak;
 
+/* tgid -> when the gate stopped it.  The collector deletes the entry when
+ * it resolves the verdict; one that restarts after a crash finds here the
+ * processes its predecessor left stopped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, __u64);
+} gated_pending SEC(".maps") __weak;
+
 /* CLOCK_BOOTTIME ns of the collector's last sign of life. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -112,6 +122,16 @@ static __always_inline void emit_flags(void *ev, __u64 size, __u32 type, bool ur
 static __always_inline void emit(void *ev, __u64 size, __u32 type)
 {
 	emit_flags(ev, size, type, false);
+}
+
+/* Is someone reading the ring buffer (heartbeat fresh)? */
+static __always_inline bool collector_alive(void)
+{
+	struct aw_config *cfg = get_config();
+	__u32 zero = 0;
+	__u64 *hb = bpf_map_lookup_elem(&heartbeat, &zero);
+
+	return cfg && hb && *hb && bpf_ktime_get_boot_ns() - *hb < cfg->heartbeat_stale_ns;
 }
 
 static __always_inline struct aw_session *session_of(__u32 tgid)

@@ -174,7 +174,14 @@ static __always_inline int net_exit(long ret)
 	ev.hdr.start = BPF_CORE_READ(t, group_leader, start_boottime);
 	ev.result = ret;
 	ev.flags &= ~AW_NET_NO_RESULT;
-	emit(&ev, sizeof(ev), AW_EV_NET);
+	if ((ev.flags & AW_NET_DENIED) && collector_alive()) {
+		/* Hold the process at the syscall's return until the collector
+		 * has written the reason on its stderr; it may otherwise exit
+		 * on the error before anyone can tell it why. */
+		bpf_send_signal(19 /* SIGSTOP */);
+		ev.flags |= AW_NET_STOPPED;
+	}
+	emit_flags(&ev, sizeof(ev), AW_EV_NET, ev.flags & AW_NET_DENIED);
 	return 0;
 }
 

@@ -74,7 +74,7 @@ static __always_inline bool gated(struct aw_name_key *key, const char *name)
  * human.  If nobody is there to decide — the heartbeat is stale — apply the
  * configured fallback in the kernel instead of stopping it for good.
  */
-static __always_inline __u32 gate(struct aw_config *cfg)
+static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid)
 {
 	__u32 zero = 0;
 	__u64 *hb = bpf_map_lookup_elem(&heartbeat, &zero);
@@ -82,6 +82,7 @@ static __always_inline __u32 gate(struct aw_config *cfg)
 
 	if (hb && *hb && now - *hb < cfg->heartbeat_stale_ns) {
 		bpf_send_signal(19 /* SIGSTOP */);
+		bpf_map_update_elem(&gated_pending, &tgid, &now, BPF_ANY);
 		count(AW_CNT_GATE_STOPS);
 		return AW_EXEC_GATED;
 	}
@@ -216,7 +217,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	}
 
 	if (sess && ((base && gated(&s->key, base)) || gated(&s->key, exe_name)))
-		ev->flags |= gate(cfg);
+		ev->flags |= gate(cfg, tgid);
 
 	if (sess)
 		ev->sess = *sess;

@@ -163,6 +163,8 @@ struct aw_net_event {
 };
 #define AW_NET_NO_RESULT (1u << 0) /* syscall exit not seen (io_uring, ...) */
 #define AW_NET_DENIED    (1u << 1) /* refused with EPERM in the cgroup hook */
+#define AW_NET_STOPPED   (1u << 2) /* ...and stopped at the syscall's return, so
+				    * the collector can tell it why before it goes on */
 _Static_assert(sizeof(struct aw_net_event) == 88, "aw_net_event size");
 
 /* Exec gate: basenames some enforcing rule applies to (`gated_binaries`). */
@@ -270,6 +272,8 @@ struct aw_config {
 	__u32 breaker_n;      /* deletions per window that trip the breaker; 0 = off */
 	__u32 _pad;
 	__u64 breaker_window_ns;
+	__u64 build_id;       /* hash of the BPF object: a restarted collector reattaches
+			       * to pinned programs only if they are its own build */
 };
 
 /* Mass-deletion breaker state per process (`breaker` map, key tgid). */

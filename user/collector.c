@@ -41,6 +41,9 @@
 #define MAX_PENDING  1024
 #define AW_NET_KERNEL_RULES 1024
 #define HEARTBEAT_NS 100000000ull
+/* Collector-only exec flag: a gated process found stopped at start-up,
+ * re-evaluated from /proc rather than from its kernel record. */
+#define AW_EXEC_REPLAYED (1u << 31)
 
 struct session {
 	uint64_t id;
@@ -794,6 +797,7 @@ static void pending_resolve(struct collector *c, struct pending *pd, bool allow,
 	}
 	out_resolution(c, pd, allow ? "allow" : "kill", by);
 	fflush(c->out);
+	sensor__gate_done(c->sensor, pd->pid);
 	memset(pd, 0, sizeof(*pd));
 }
 
@@ -810,6 +814,7 @@ static void pending_expire(struct collector *c)
 		/* A paused process that is gone (killed by someone else) needs no
 		 * verdict any more. */
 		if (procsig_is_stopped(c->o->proc_root, pd->pid) < 0) {
+			sensor__gate_done(c->sensor, pd->pid);
 			memset(pd, 0, sizeof(*pd));
 			continue;
 		}
@@ -941,6 +946,7 @@ static void enforce_exec(struct collector *c, const struct dexec *d, const struc
 		break;
 	}
 decided:
+	sensor__gate_done(c->sensor, pid);
 	if (act >= RA_DENY) {
 		tell_blocked(c, pid, "blocked", h, NULL);
 		if (act == RA_KILL_SESSION && s)
@@ -1004,6 +1010,10 @@ static void out_exec(struct collector *c, const struct dexec *d, const struct se
 	jsonw__str(c->jw, ts);
 	jsonw__key(c->jw, "session_start");
 	jsonw__bool(c->jw, ev->flags & AW_EXEC_SESSION_START);
+	if (ev->flags & AW_EXEC_REPLAYED) {
+		jsonw__key(c->jw, "replayed");
+		jsonw__bool(c->jw, true);
+	}
 	if (ev->flags & (AW_EXEC_EXE_TRUNC | AW_EXEC_CWD_TRUNC | AW_EXEC_FILENAME_TRUNC)) {
 		jsonw__key(c->jw, "truncated");
 		jsonw__arr_begin(c->jw);
@@ -1234,6 +1244,9 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 		c->vc.denied_net++;
 		snprintf(extra, sizeof(extra), " (connection to %s port %u refused)", addr, ev->port);
 		tell_blocked(c, ev->hdr.pid, "network access denied", h, extra);
+		if (ev->flags & AW_NET_STOPPED)
+			signal_proc(c, ev->hdr.pid, ev->hdr.start ? norm_start(c, ev->hdr.start) : 0,
+				    SIGCONT);
 	} else if (o.matched && o.verdict >= RA_KILL && o.verdict != RA_FREEZE) {
 		/* Rules the kernel can't decide alone (agent, lineage): kill late. */
 		const struct rule_hit *h = deciding_hit(&o.res, o.verdict);
@@ -1688,6 +1701,71 @@ static void open_seeded(struct collector *c, struct scanned *sc, bool *taken, si
 			pi->comm, reason == AW_REASON_PROC_SCAN ? "already running" : "declared");
 }
 
+struct ksess {
+	uint32_t tgid;
+	struct aw_session s;
+};
+
+struct ksessions {
+	struct ksess *v;
+	size_t n, cap;
+};
+
+static int collect_ksession(uint32_t tgid, const struct aw_session *ks, void *ctx)
+{
+	struct ksessions *k = ctx;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 256;
+		struct ksess *nv = realloc(k->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		k->v = nv;
+		k->cap = cap;
+	}
+	k->v[k->n].tgid = tgid;
+	k->v[k->n].s = *ks;
+	k->n++;
+	return 0;
+}
+
+/*
+ * Sessions the kernel already holds (a predecessor's, when we took over
+ * its pinned maps; or ones `agentwatch exec` declared): learn them, with
+ * their processes, instead of rediscovering them.
+ */
+static void adopt_kernel_sessions(struct collector *c, struct scanned *sc, bool *taken)
+{
+	struct ksessions k = {0};
+	size_t i, j;
+
+	sensor__sessions_each(c->sensor, collect_ksession, &k);
+	/* roots first, so the workspace is the root's cwd */
+	for (j = 0; j < k.n; j++) {
+		ssize_t idx = scanned_index(sc, k.v[j].tgid);
+
+		if (k.v[j].tgid != k.v[j].s.root_tgid)
+			continue;
+		session_learn(c, &k.v[j].s, idx >= 0 && sc->v[idx].cwd[0] ? sc->v[idx].cwd : NULL, 0);
+	}
+	for (i = 0; i < sc->n; i++) {
+		const struct procinfo *pi = &sc->v[i];
+
+		for (j = 0; j < k.n; j++) {
+			if (k.v[j].tgid != pi->pid)
+				continue;
+			session_learn(c, &k.v[j].s, NULL, 0);
+			taken[i] = true;
+			proctable__exec(c->pt, pi->pid, norm_start(c, pi->start_ns), pi->ppid, 0,
+					k.v[j].s.id, pi->exe[0] ? pi->exe : NULL,
+					pi->cwd[0] ? pi->cwd : NULL, pi->argv, pi->argv_len, 0);
+			break;
+		}
+	}
+	free(k.v);
+}
+
 static int seed_sessions(struct collector *c)
 {
 	struct scanned sc = {0};
@@ -1705,6 +1783,7 @@ static int seed_sessions(struct collector *c)
 		err = -ENOMEM;
 		goto out;
 	}
+	adopt_kernel_sessions(c, &sc, taken);
 	/* Declared roots first: the operator said so. */
 	for (k = 0; k < c->o->n_session_roots; k++) {
 		const char *spec = c->o->session_roots[k];
@@ -2180,6 +2259,117 @@ static int control_handle(void *ctx, const struct control_peer *peer, int argc, 
 	return -EINVAL;
 }
 
+/* ---- after a crash: the gap, and processes left stopped ------------------------ */
+
+/*
+ * A gated process that nobody resolved (its collector died): rebuild its
+ * exec record from /proc — it is stopped, so argv, cwd and environment are
+ * as they were at exec — and decide it as if it had just arrived.
+ */
+static void replay_orphan(struct collector *c, uint32_t pid)
+{
+	struct aw_exec_event *ev;
+	struct aw_session ks;
+	struct procinfo pi;
+	size_t fl, el, cl, size;
+	char *buf;
+
+	for (size_t i = 0; i < MAX_PENDING; i++)
+		if (c->pending[i].id && c->pending[i].pid == pid)
+			return; /* its queued record already made it pending */
+	if (procscan__one(c->o->proc_root, pid, false, &pi)) {
+		sensor__gate_done(c->sensor, pid);
+		return;
+	}
+	if (procsig_is_stopped(c->o->proc_root, pid) != 1 ||
+	    sensor__get_session(c->sensor, pid, &ks)) {
+		sensor__gate_done(c->sensor, pid); /* someone resumed it, or not ours */
+		procinfo__release(&pi);
+		return;
+	}
+	fl = el = strlen(pi.exe) + 1;
+	cl = strlen(pi.cwd) + 1;
+	size = sizeof(*ev) + pi.argv_len + fl + el + cl;
+	buf = calloc(1, size);
+	if (!buf) {
+		procinfo__release(&pi);
+		return;
+	}
+	ev = (struct aw_exec_event *)buf;
+	ev->hdr.type = AW_EV_EXEC;
+	ev->hdr.size = size;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_BOOTTIME, &ts);
+		ev->hdr.ts = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
+	ev->hdr.pid = ev->hdr.tid = pid;
+	ev->hdr.start = pi.start_ns;
+	ev->hdr.session_id = ks.id;
+	ev->sess = ks;
+	ev->ppid = pi.ppid;
+	ev->uid = ev->euid = pi.uid;
+	ev->flags = AW_EXEC_GATED | AW_EXEC_REPLAYED;
+	ev->argv_len = ev->argv_total = pi.argv_len;
+	ev->filename_len = fl;
+	ev->exe_len = el;
+	ev->cwd_len = cl;
+	copy_str(ev->comm, sizeof(ev->comm), pi.comm);
+	memcpy(ev->data, pi.argv, pi.argv_len);
+	memcpy(ev->data + pi.argv_len, pi.exe, fl);
+	memcpy(ev->data + pi.argv_len + fl, pi.exe, el);
+	memcpy(ev->data + pi.argv_len + fl + el, pi.cwd, cl);
+	procinfo__release(&pi);
+	handle_exec(c, buf, size);
+	free(buf);
+}
+
+static void resume_after_gap(struct collector *c)
+{
+	const uint32_t *pids;
+	uint64_t prev = 0;
+	size_t n, i;
+	bool took = sensor__takeover(c->sensor, &prev);
+
+	n = sensor__orphans(c->sensor, &pids);
+	if (took || n) {
+		struct aw_event_hdr h = {0};
+		struct timespec ts;
+		char from[48];
+
+		clock_gettime(CLOCK_BOOTTIME, &ts);
+		h.ts = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		h.pid = getpid();
+		if (c->text) {
+			text_head(c, &h, NULL, "gap", C_RED);
+			fprintf(c->out, "%s; %zu stopped process(es) to decide\n",
+				took ? "reattached to the pinned programs of a collector that died" :
+				       "a previous collector's pins were stale and replaced", n);
+		} else {
+			json_common(c, "gap", &h, NULL, 0);
+			jsonw__key(c->jw, "reattached");
+			jsonw__bool(c->jw, took);
+			jsonw__key(c->jw, "last_heartbeat");
+			if (prev) {
+				time_str(c, prev, from, sizeof(from));
+				jsonw__str(c->jw, from);
+			} else {
+				jsonw__null(c->jw);
+			}
+			jsonw__key(c->jw, "stopped_processes");
+			jsonw__u64(c->jw, n);
+			finish_json(c);
+		}
+	}
+	/* Records the kernel queued while nobody read them come first: they
+	 * decide most of the stopped processes themselves. */
+	sensor__drain(c->sensor);
+	for (i = 0; i < n; i++)
+		replay_orphan(c, pids[i]);
+	fflush(c->out);
+}
+
 /* ---- status ------------------------------------------------------------- */
 
 static uint64_t now_ns(clockid_t clk)
@@ -2404,6 +2594,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	}
 	if ((err = seed_sessions(c)))
 		goto cleanup;
+	resume_after_gap(c);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

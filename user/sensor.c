@@ -4,6 +4,7 @@
  * open, size the maps and set autoload from what this machine has, load,
  * write the initial config, attach.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,12 +39,16 @@ struct sensor {
 	struct bpf_link *cg_links[4];
 	int cg_fd;
 	char cg_path[PATH_MAX];
-	char pin_path[PATH_MAX];
 	char pin_dir[PATH_MAX];
 	sensor_event_fn fn;
 	void *fn_ctx;
 	bool net_attached;
-	bool pinned;
+	bool pinned;           /* we own the pins in pin_dir (remove them on exit) */
+	bool takeover;         /* reattached to a predecessor's pinned programs */
+	uint64_t prev_heartbeat; /* takeover: the predecessor's last heartbeat */
+	uint32_t *orphans;     /* processes a predecessor left stopped by the gate */
+	size_t n_orphans;
+	size_t pins_failed;
 };
 
 static bool verbose_libbpf;
@@ -200,8 +205,179 @@ static int attach_network(struct sensor *s)
 	return 0;
 }
 
-static int pin_sessions(struct sensor *s, const char *dir)
+/*
+ * Pinning.  Every map and link is pinned under pin_dir (map_NAME, link_NAME,
+ * and the sessions map also as "sessions" for `agentwatch exec`), so that
+ * if the collector dies the programs stay attached and keep enforcing — the
+ * gate falls back to its kernel-side default once the heartbeat is stale —
+ * and a restarted collector reattaches to the same maps instead of loading
+ * a second copy.  A clean exit removes the pins, which detaches everything.
+ */
+static uint64_t object_build_id(void)
 {
+	size_t sz = 0, i;
+	const unsigned char *b = agentwatch_bpf__elf_bytes(&sz);
+	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+
+	for (i = 0; i < sz; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h | 1; /* never 0: 0 is "no config written" */
+}
+
+static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, const char *name)
+{
+	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
+}
+
+/* Remove every pin in dir, then dir; what they held goes with its last
+ * reference (links detach). */
+static void unpin_all(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* The build id of the programs pinned in dir, 0 if none. */
+static uint64_t pinned_build(const char *dir)
+{
+	struct aw_config cfg;
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	uint64_t id = 0;
+	int fd;
+
+	if (pin_path(path, sizeof(path), dir, "map_", "aw_config"))
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) == 0)
+		id = cfg.build_id;
+	close(fd);
+	return id;
+}
+
+/* Processes a predecessor's gate left stopped (its gated_pending map). */
+static void collect_orphans(struct sensor *s, const char *dir)
+{
+	char path[PATH_MAX];
+	__u32 key, next;
+	bool first = true;
+	int fd;
+
+	if (pin_path(path, sizeof(path), dir, "map_", "gated_pending"))
+		return;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		uint32_t *nv = realloc(s->orphans, (s->n_orphans + 1) * sizeof(*nv));
+
+		first = false;
+		key = next;
+		if (!nv)
+			break;
+		s->orphans = nv;
+		s->orphans[s->n_orphans++] = next;
+		if (s->n_orphans >= 8192)
+			break;
+	}
+	close(fd);
+}
+
+static int reuse_pinned_maps(struct sensor *s)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	struct bpf_program *prog;
+	int err;
+
+	bpf_object__for_each_map(map, s->skel->obj) {
+		int fd;
+
+		if ((err = pin_path(path, sizeof(path), s->pin_dir, "map_", bpf_map__name(map))))
+			return err;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return -errno;
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			return err;
+	}
+	/* The programs are already attached through the pinned links. */
+	bpf_object__for_each_program(prog, s->skel->obj)
+		bpf_program__set_autoload(prog, false);
+	return 0;
+}
+
+static int pin_maps(struct sensor *s)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, s->skel->obj) {
+		if ((err = pin_path(path, sizeof(path), s->pin_dir, "map_", bpf_map__name(map))))
+			return err;
+		if ((err = bpf_obj_pin(bpf_map__fd(map), path)))
+			return -errno;
+	}
+	if ((err = pin_path(path, sizeof(path), s->pin_dir, "", "sessions")))
+		return err;
+	if (bpf_obj_pin(bpf_map__fd(s->skel->maps.sessions), path))
+		return -errno;
+	return 0;
+}
+
+static void pin_link(struct sensor *s, struct bpf_link *link, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!link || pin_path(path, sizeof(path), s->pin_dir, "link_", name))
+		return;
+	if (bpf_link__pin(link, path)) {
+		/* Not fatal: enforcement then ends with this collector. */
+		if (!s->pins_failed++)
+			fprintf(stderr, "agentwatch: cannot pin link %s (%s): enforcement will not "
+				"outlive this collector\n", name, strerror(errno));
+	}
+}
+
+static void pin_links(struct sensor *s)
+{
+	const struct bpf_object_skeleton *sk = s->skel->skeleton;
+	int i;
+
+	for (i = 0; i < sk->prog_cnt; i++)
+		if (*sk->progs[i].link)
+			pin_link(s, *sk->progs[i].link, sk->progs[i].name);
+	pin_link(s, s->cg_links[0], "handle_connect4");
+	pin_link(s, s->cg_links[1], "handle_connect6");
+	pin_link(s, s->cg_links[2], "handle_sendmsg4");
+	pin_link(s, s->cg_links[3], "handle_sendmsg6");
+}
+
+/*
+ * Decide, before loading, whether to reattach: programs of our own build
+ * pinned in dir are taken over; anything else there is a stale leftover,
+ * whose stopped processes we remember before clearing it.
+ */
+static int prepare_pins(struct sensor *s, const char *dir)
+{
+	uint64_t have;
 	int err;
 
 	if (!dir || !*dir)
@@ -210,23 +386,21 @@ static int pin_sessions(struct sensor *s, const char *dir)
 		fprintf(stderr, "agentwatch: failed to mount bpffs: %s\n", strerror(-err));
 		return err;
 	}
+	if (!copy_str(s->pin_dir, sizeof(s->pin_dir), dir))
+		return -ENAMETOOLONG;
+	have = pinned_build(dir);
+	collect_orphans(s, dir);
+	if (have && have == object_build_id()) {
+		s->takeover = true;
+		return reuse_pinned_maps(s);
+	}
+	if (access(dir, F_OK) == 0) {
+		fprintf(stderr, "agentwatch: removing stale pins in %s%s\n", dir,
+			have ? " (another build)" : "");
+		unpin_all(dir);
+	}
 	if (mkdir_p(dir, 0700) && errno != EEXIST)
 		return -errno;
-	if (!copy_str(s->pin_dir, sizeof(s->pin_dir), dir) ||
-	    snprintf(s->pin_path, sizeof(s->pin_path), "%s/sessions", dir) >= (int)sizeof(s->pin_path))
-		return -ENAMETOOLONG;
-	/* A pin left by a collector that died: replace it. */
-	if (access(s->pin_path, F_OK) == 0) {
-		fprintf(stderr, "agentwatch: replacing stale pin %s\n", s->pin_path);
-		unlink(s->pin_path);
-	}
-	err = bpf_map__pin(s->skel->maps.sessions, s->pin_path);
-	if (err) {
-		fprintf(stderr, "agentwatch: failed to pin sessions map at %s: %s\n",
-			s->pin_path, strerror(-err));
-		return err;
-	}
-	s->pinned = true;
 	return 0;
 }
 
@@ -262,6 +436,17 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 		goto cleanup;
 	}
 	set_net_autoload(s->skel, !o->no_network);
+	if ((err = prepare_pins(s, o->pin_dir))) {
+		fprintf(stderr, "agentwatch: failed to set up pins in %s: %s\n", o->pin_dir,
+			strerror(-err));
+		goto cleanup;
+	}
+	if (s->takeover) {
+		__u32 zero = 0;
+
+		bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &s->prev_heartbeat);
+		fprintf(stderr, "agentwatch: taking over the programs pinned in %s\n", s->pin_dir);
+	}
 
 	if ((err = agentwatch_bpf__load(s->skel))) {
 		fprintf(stderr, "agentwatch: failed to load BPF programs: %s%s\n", strerror(-err),
@@ -276,6 +461,7 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 	cfg.heartbeat_stale_ns = o->heartbeat_stale_ns ? o->heartbeat_stale_ns : 2000000000ull;
 	cfg.breaker_n = o->breaker_n;
 	cfg.breaker_window_ns = o->breaker_window_ns;
+	cfg.build_id = object_build_id();
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;
 		fprintf(stderr, "agentwatch: failed to write config map: %s\n", strerror(-err));
@@ -292,17 +478,31 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 		goto cleanup;
 	}
 
-	if ((err = pin_sessions(s, o->pin_dir)))
-		goto cleanup;
 	/* Alive before the first exec can be gated. */
 	sensor__heartbeat(s);
-
-	if ((err = agentwatch_bpf__attach(s->skel))) {
-		fprintf(stderr, "agentwatch: failed to attach tracepoints: %s\n", strerror(-err));
-		goto cleanup;
+	if (s->pin_dir[0]) {
+		s->pinned = true;
+		if (!s->takeover && (err = pin_maps(s))) {
+			fprintf(stderr, "agentwatch: failed to pin maps in %s: %s\n", s->pin_dir,
+				strerror(-err));
+			goto cleanup;
+		}
 	}
-	if (!o->no_network && (err = attach_network(s)))
-		goto cleanup;
+	if (s->takeover) {
+		/* Attached already; only the cgroup path is needed for status. */
+		if (!o->no_network && sensor_find_cgroup2(s->cg_path, sizeof(s->cg_path)) == 0)
+			s->net_attached = true;
+	} else {
+		if ((err = agentwatch_bpf__attach(s->skel))) {
+			fprintf(stderr, "agentwatch: failed to attach tracepoints: %s\n",
+				strerror(-err));
+			goto cleanup;
+		}
+		if (!o->no_network && (err = attach_network(s)))
+			goto cleanup;
+		if (s->pin_dir[0])
+			pin_links(s);
+	}
 
 	*out = s;
 	return 0;
@@ -320,10 +520,9 @@ void sensor__free(struct sensor *s)
 	for (i = 0; i < 4; i++)
 		bpf_link__destroy(s->cg_links[i]);
 	ring_buffer__free(s->rb);
-	if (s->pinned) {
-		unlink(s->pin_path);
-		rmdir(s->pin_dir); /* only if empty */
-	}
+	if (s->pinned)
+		unpin_all(s->pin_dir);
+	free(s->orphans);
 	agentwatch_bpf__destroy(s->skel);
 	if (s->cg_fd >= 0)
 		close(s->cg_fd);
@@ -466,6 +665,24 @@ int sensor__set_net_deny(struct sensor *s, const struct aw_net_key4 *k4,
 	return 0;
 }
 
+bool sensor__takeover(const struct sensor *s, uint64_t *prev_heartbeat)
+{
+	if (prev_heartbeat)
+		*prev_heartbeat = s->prev_heartbeat;
+	return s->takeover;
+}
+
+size_t sensor__orphans(const struct sensor *s, const uint32_t **pids)
+{
+	*pids = s->orphans;
+	return s->n_orphans;
+}
+
+void sensor__gate_done(struct sensor *s, uint32_t tgid)
+{
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.gated_pending), &tgid);
+}
+
 int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state)
 {
 	int fd = bpf_map__fd(s->skel->maps.breaker);
@@ -490,6 +707,26 @@ int sensor__heartbeat(struct sensor *s)
 	now = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &now, BPF_ANY))
 		return -errno;
+	return 0;
+}
+
+int sensor__sessions_each(struct sensor *s, int (*fn)(uint32_t tgid, const struct aw_session *ks,
+						      void *ctx), void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.sessions);
+	__u32 key, next;
+	struct aw_session v;
+	bool first = true;
+	int r;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &v))
+			continue;
+		if ((r = fn(key, &v, ctx)))
+			return r;
+	}
 	return 0;
 }
 

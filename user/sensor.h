@@ -54,6 +54,18 @@ int sensor__set_gated(struct sensor *s, const char *const *names, size_t n);
 int sensor__set_net_deny(struct sensor *s, const struct aw_net_key4 *k4,
 			 const struct aw_net_deny *v4, size_t n4, const struct aw_net_key6 *k6,
 			 const struct aw_net_deny *v6, size_t n6);
+/* Reattached to a predecessor's pinned programs?  Its last heartbeat
+ * (CLOCK_BOOTTIME ns) tells how long nobody was there. */
+bool sensor__takeover(const struct sensor *s, uint64_t *prev_heartbeat);
+/* Processes a predecessor's gate stopped and never resolved. */
+size_t sensor__orphans(const struct sensor *s, const uint32_t **pids);
+/* Every (tgid, session) in the kernel's sessions map; fn returns non-zero
+ * to stop. */
+int sensor__sessions_each(struct sensor *s, int (*fn)(uint32_t tgid, const struct aw_session *ks,
+						      void *ctx), void *ctx);
+/* A gated process's verdict is carried out: forget it. */
+void sensor__gate_done(struct sensor *s, uint32_t tgid);
+
 /* Set a process's breaker state (AW_BREAKER_*), e.g. exempt after review. */
 int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state);
 

@@ -215,7 +215,7 @@ def sq(s):
 
 # ---- agentwatch instances --------------------------------------------------
 
-RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict"}
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap"}
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
 INSTANCES = []
@@ -392,7 +392,11 @@ class Agentwatch:
             check(isinstance(a, dict) and a.get("reason") in (
                 "signature", "running-at-start", "declared-session-root", "declared-exec"),
                 "bad attribution %r in %s" % (a, short(r)))
-            check(isinstance(r.get("lineage"), list) and r["lineage"],
+            # An empty lineage is allowed only for a process the collector
+            # never saw start (it began and ended while no collector ran).
+            check(isinstance(r.get("lineage"), list) and (
+                r["lineage"] or (r.get("lineage_complete") is False and r.get("exe") is None
+                                 and t in ("exit", "file", "net"))),
                   "session record without lineage: %s" % short(r))
             check(isinstance(r.get("lineage_complete"), bool),
                   "lineage_complete not a bool: %s" % short(r))
@@ -1587,6 +1591,60 @@ def test_breaker_stops_mass_deletion():
     rec = aw.wait_for(lambda r: r.get("type") == "file" and any(
         h.get("id") == "mass-deletion-breaker" for h in r.get("rules", [])), "the breaker's file record")[0]
     eq(rec.get("verdict"), "pause", "breaker record verdict")
+
+
+def test_collector_crash_fallback_and_takeover():
+    ws = TMP.make("ws")
+    first = os.path.join(ws, "allowme-1")
+    second = os.path.join(ws, "allowme-2")
+    go = os.path.join(ws, "go")
+    errf = os.path.join(ws, "stderr")
+    agent = fake_agent(
+        "{ /usr/bin/touch %s; echo r1=$? >> %s; } &\n"
+        "for i in $(seq 200); do [ -e %s ] && break; sleep 0.05; done\n"
+        "/usr/bin/touch %s 2>>%s; echo r2=$? >> %s\nwait\n"
+        % (sq(first), sq(errf), sq(go), sq(second), sq(errf), sq(errf)))
+    extra = ["--rules", rules_dir(PAUSE_RULES), "--fallback", "kill"]
+    aw = start_agentwatch([agent_spec(agent)], extra)
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "touch allowme-1")
+    # The collector dies with a command paused.  Its pinned programs stay.
+    os.kill(aw.proc.pid, signal.SIGKILL)
+    wait_exit(aw.proc, 5, "killed agentwatch")
+    aw.proc.wait(timeout=5)
+    aw.rc = 0  # killed on purpose: not a failure of this instance
+    check(os.path.exists(os.path.join(aw.pin_dir, "sessions")), "pins survive the collector")
+    eq(procstate(pd["pid"]), "T", "the paused command stays stopped")
+    time.sleep(2.5)  # heartbeat goes stale (2 s)
+    open(go, "w").close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if os.path.exists(errf) and "r2=" in open(errf).read():
+            break
+        time.sleep(0.05)
+    err = open(errf).read() if os.path.exists(errf) else ""
+    check("r2=137" in err, "a gated exec with no collector got the kill fallback in the kernel: %r" % err)
+    check(not os.path.exists(second), "the fallback-killed touch never ran")
+    # A new collector on the same pins takes over and decides the paused one.
+    aw2 = Agentwatch([agent_spec(agent)], extra)
+    i = aw2.argv.index("--pin-dir")
+    aw2.argv[i + 1] = aw.pin_dir
+    aw2.pin_dir = aw.pin_dir
+    aw2.start()
+    gap = aw2.wait_for(lambda r: r.get("type") == "gap", "the gap record")[0]
+    eq(gap.get("reattached"), True, "gap record: reattached to pinned programs")
+    check(gap.get("stopped_processes", 0) >= 1, "gap record counts the stopped process: %r" % gap)
+    pd2 = pending_of(aw2, lambda x: x.get("pid") == pd["pid"], "the replayed pause")
+    eq(pd2.get("rule"), "test-pause-touch", "replayed pending rule")
+    r = aw_cli(aw2, "allow", str(pd2["id"]))
+    eq(r.returncode, 0, "allow after takeover (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    check(os.path.exists(first), "the paused touch completed after the takeover")
+    check("r1=0" in open(errf).read(), "first touch exit status: %r" % open(errf).read())
+    rec = aw2.wait_for(lambda r: r.get("type") == "exec" and r.get("replayed") is True, "replayed exec")[0]
+    eq(rec.get("pid"), pd["pid"], "replayed exec pid")
+    aw2.stop()
+    check(not os.path.exists(aw.pin_dir), "a clean stop removes the pins")
 
 
 if __name__ == "__main__":

@@ -1647,5 +1647,81 @@ def test_collector_crash_fallback_and_takeover():
     check(not os.path.exists(aw.pin_dir), "a clean stop removes the pins")
 
 
+SESSION_RULES = """
+rule test-freeze
+  severity critical
+  action freeze
+  message "test: {agent} froze on {cmdline}"
+  binary touch
+  arg *freezeme*
+
+rule test-kill-session
+  severity critical
+  action kill-session
+  message "test: {agent} session killed on {cmdline}"
+  binary touch
+  arg *killall*
+"""
+
+
+def test_freeze_and_kill_session():
+    ws = TMP.make("ws")
+    # A sibling that keeps running in the session, and the trigger.
+    agent = fake_agent("%s 30 & /usr/bin/touch %s; echo after=$? > %s; wait"
+                       % (SLEEP, sq(os.path.join(ws, "freezeme")), sq(os.path.join(ws, "after"))))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(SESSION_RULES)])
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-freeze", "the freeze")
+    sleeper = aw.wait_for(is_exec(argv=[SLEEP, "30"]), "the sleeping sibling")[0]["pid"]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and procstate(sleeper) != "T":
+        time.sleep(0.05)
+    eq(procstate(sleeper), "T", "a sibling in the frozen session is stopped")
+    eq(procstate(p.pid), "T", "the agent root of the frozen session is stopped")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny ends the frozen session (stderr %r)" % r.stderr)
+    eq(wait_exit(p, 10, "agent"), -signal.SIGKILL, "agent killed with its frozen session")
+    check(not os.path.exists(os.path.join(ws, "freezeme")), "the freezing command never ran")
+
+    ws2 = TMP.make("ws")
+    agent2 = fake_agent("%s 30 & /usr/bin/touch %s; echo after=$? > %s; wait"
+                        % (SLEEP, sq(os.path.join(ws2, "killall")), sq(os.path.join(ws2, "after"))))
+    aw2 = start_agentwatch([agent_spec(agent2)], ["--rules", rules_dir(SESSION_RULES)])
+    p2 = PROCS.spawn([agent2], cwd=ws2)
+    eq(wait_exit(p2, 10, "agent"), -signal.SIGKILL, "kill-session kills the agent root")
+    check(not os.path.exists(os.path.join(ws2, "after")), "nothing in the session ran after the kill")
+    rec = aw2.wait_for(lambda r: r.get("type") == "exec" and r.get("verdict") == "kill-session",
+                       "the kill-session exec record")[0]
+    eq([h.get("id") for h in rec.get("rules", [])], ["test-kill-session"], "rules that fired")
+
+
+def test_reload_keeps_old_rules_on_error():
+    rules = rules_dir(RM_RULE)
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    open(os.path.join(scratch, "k"), "w").close()
+    agent = fake_agent("/bin/rm -rf %s; exit 0" % sq(scratch))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules])
+    r = aw_cli(aw, "reload", "--json")
+    rep = json.loads(r.stdout.decode())
+    eq((rep.get("ok"), rep.get("rules")), (True, 1), "reload of good rules (ok, count)")
+    with open(os.path.join(rules, "test.rules"), "a") as f:
+        f.write("rule broken\n  binary rm\n  nonsense here\n")
+    r = aw_cli(aw, "reload", "--json")
+    rep = json.loads(r.stdout.decode())
+    eq(rep.get("ok"), False, "reload of a broken file fails")
+    check(re.search(r"test\.rules:\d+:\d+", rep.get("error", "")), "error names file:line:col: %r" % rep)
+    os.kill(aw.proc.pid, signal.SIGHUP)  # a SIGHUP reload fails the same way
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and aw.stderr().count("reload failed") < 2:
+        time.sleep(0.05)
+    eq(aw.stderr().count("reload failed"), 2, "both failed reloads reported")
+    # The old rule is still in force: the rm is gated and killed.
+    run_agent(agent, cwd=ws)
+    check(os.path.exists(os.path.join(scratch, "k")), "the old rule still killed the rm")
+    rec = aw.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "the rm record")[0]
+    eq(rec.get("verdict"), "kill", "verdict after the failed reloads")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,6 +15,7 @@
 
 #include "agentwatch.h"
 #include "agents.h"
+#include "util.h"
 #include "paths.h"
 
 #define NAME_MAX_KEY   (AW_NAME_KEY_LEN - 1) /* a basename the kernel can hold */
@@ -674,64 +675,6 @@ static int parse_buffer(struct agentset *tmp, size_t have, const char *path, con
 }
 
 /* Read a whole rules file: a regular file, not through a symlink, capped. */
-static int read_rules_file(const char *path, char **out, size_t *out_len, char *err, size_t errlen)
-{
-	struct stat st;
-	size_t used = 0;
-	char *buf = NULL;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		err_fmt(err, errlen, "%s: %s", path, r == -ELOOP ?
-			"is a symbolic link (refused: rules are opened with O_NOFOLLOW)" : strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		err_fmt(err, errlen, "%s: %s", path, strerror(-r));
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		err_fmt(err, errlen, "%s: not a regular file", path);
-		goto cleanup;
-	}
-	/* One byte more than allowed, to notice a file that grew past the cap. */
-	buf = malloc(AGENTS_FILE_MAX + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		err_fmt(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		goto cleanup;
-	}
-	while (used <= AGENTS_FILE_MAX) {
-		ssize_t n = read(fd, buf + used, AGENTS_FILE_MAX + 1 - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			err_fmt(err, errlen, "%s: read failed: %s", path, strerror(errno));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		used += n;
-	}
-	if (used > AGENTS_FILE_MAX) {
-		r = -EFBIG;
-		err_fmt(err, errlen, "%s: larger than %u bytes", path, AGENTS_FILE_MAX);
-		goto cleanup;
-	}
-	*out = buf;
-	*out_len = used;
-	buf = NULL;
-cleanup:
-	free(buf);
-	close(fd);
-	return r;
-}
 
 int agentset__load_file(struct agentset *s, const char *path, char *err, size_t errlen)
 {
@@ -744,7 +687,7 @@ int agentset__load_file(struct agentset *s, const char *path, char *err, size_t 
 		err_fmt(err, errlen, "no signature file given");
 		return -EINVAL;
 	}
-	r = read_rules_file(path, &buf, &len, err, errlen);
+	r = read_config_file(path, AGENTS_FILE_MAX, &buf, &len, err, errlen);
 	if (r)
 		return r;
 	r = parse_buffer(&tmp, s->n, path, buf, len, err, errlen);

@@ -740,6 +740,43 @@ static size_t pending_count(const struct collector *c)
 	return n;
 }
 
+/*
+ * Hold a stopped process for a human: `pause` waits with the rule's timeout
+ * and default; `freeze` also stops every other process of the session and
+ * waits without a timeout.  NULL when the table is full (the caller then
+ * decides without a human).
+ */
+static struct pending *pending_hold(struct collector *c, uint32_t pid, uint64_t start,
+				    const struct session *s, enum rule_action act,
+				    const struct rule_hit *h, const char *argv, size_t argv_len)
+{
+	struct pending *pd = pending_add(c);
+
+	if (!pd)
+		return NULL;
+	pd->pid = pid;
+	pd->start = start;
+	pd->session_id = s ? s->id : 0;
+	pd->since_ns = mono_ns();
+	if (act == RA_FREEZE) {
+		copy_str(pd->message, sizeof(pd->message), "session frozen");
+		if (s)
+			signal_session(c, s->id, SIGSTOP, pid);
+	} else {
+		uint32_t t = h && h->pause_timeout_s ? h->pause_timeout_s : c->o->pause_timeout_s;
+
+		pd->deadline_ns = pd->since_ns + (uint64_t)t * 1000000000ull;
+		pd->dflt = h ? h->pause_default : RA_KILL;
+		copy_str(pd->message, sizeof(pd->message), h ? h->message : "");
+	}
+	copy_str(pd->rule, sizeof(pd->rule), h ? h->id : "?");
+	copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
+	if (argv)
+		cmdline_of(argv, argv_len, pd->cmdline, sizeof(pd->cmdline));
+	c->vc.paused++;
+	return pd;
+}
+
 /* A record for a verdict reached after the exec record: a human's answer,
  * or a pause that timed out. */
 static void out_resolution(struct collector *c, const struct pending *pd, const char *verdict,
@@ -914,33 +951,14 @@ static void enforce_exec(struct collector *c, const struct dexec *d, const struc
 	switch (act) {
 	case RA_PAUSE:
 	case RA_FREEZE:
-		pd = pending_add(c);
+		pd = pending_hold(c, pid, start, s, act, h, d->argv.s, d->argv.len);
 		if (!pd) {
 			/* No room to wait for a human: the rule's default decides. */
 			act = h && h->pause_default == RA_NONE ? RA_NONE : RA_KILL;
 			o->verdict = act;
 			goto decided;
 		}
-		pd->pid = pid;
-		pd->start = start;
-		pd->session_id = s ? s->id : 0;
-		pd->since_ns = mono_ns();
-		if (act == RA_FREEZE) {
-			copy_str(pd->message, sizeof(pd->message), "session frozen");
-			if (s)
-				signal_session(c, s->id, SIGSTOP, pid);
-		} else {
-			uint32_t t = h && h->pause_timeout_s ? h->pause_timeout_s : c->o->pause_timeout_s;
-
-			pd->deadline_ns = pd->since_ns + (uint64_t)t * 1000000000ull;
-			pd->dflt = h ? h->pause_default : RA_KILL;
-			copy_str(pd->message, sizeof(pd->message), h ? h->message : "");
-		}
-		copy_str(pd->rule, sizeof(pd->rule), h ? h->id : "?");
-		copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
-		cmdline_of(d->argv.s, d->argv.len, pd->cmdline, sizeof(pd->cmdline));
 		o->pending_id = pd->id;
-		c->vc.paused++;
 		return;
 	default:
 		break;
@@ -1333,33 +1351,13 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
 	if (act == RA_PAUSE || act == RA_FREEZE) {
 		if (signal_proc(c, pid, start, SIGSTOP))
 			return;
-		pd = pending_add(c);
+		pd = pending_hold(c, pid, start, s, act, h, p ? p->argv : NULL, p ? p->argv_len : 0);
 		if (!pd) {
 			signal_proc(c, pid, start, SIGKILL);
 			o->verdict = RA_KILL;
 			return;
 		}
-		pd->pid = pid;
-		pd->start = start;
-		pd->session_id = s ? s->id : 0;
-		pd->since_ns = mono_ns();
-		if (act == RA_FREEZE) {
-			copy_str(pd->message, sizeof(pd->message), "session frozen");
-			if (s)
-				signal_session(c, s->id, SIGSTOP, pid);
-		} else {
-			uint32_t t = h && h->pause_timeout_s ? h->pause_timeout_s : c->o->pause_timeout_s;
-
-			pd->deadline_ns = pd->since_ns + (uint64_t)t * 1000000000ull;
-			pd->dflt = h ? h->pause_default : RA_KILL;
-			copy_str(pd->message, sizeof(pd->message), h ? h->message : "");
-		}
-		copy_str(pd->rule, sizeof(pd->rule), h ? h->id : "?");
-		copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
-		if (p && p->argv)
-			cmdline_of(p->argv, p->argv_len, pd->cmdline, sizeof(pd->cmdline));
 		o->pending_id = pd->id;
-		c->vc.paused++;
 		return;
 	}
 	tell_blocked(c, pid, "killed", h, NULL);
@@ -1393,27 +1391,18 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 	}
 	if (o->pending_id || o->verdict >= RA_DENY)
 		return; /* a file rule already decided */
-	pd = pending_add(c);
+	pd = pending_hold(c, pid, start, s, RA_PAUSE, NULL, p ? p->argv : NULL, p ? p->argv_len : 0);
 	if (!pd) {
 		tell_blocked(c, pid, "killed by the mass-deletion breaker", NULL, NULL);
 		signal_proc(c, pid, start, SIGKILL);
 		return;
 	}
-	pd->pid = pid;
-	pd->start = start;
-	pd->session_id = s ? s->id : 0;
-	pd->since_ns = mono_ns();
-	pd->deadline_ns = pd->since_ns + (uint64_t)c->o->pause_timeout_s * 1000000000ull;
-	pd->dflt = RA_KILL;
 	copy_str(pd->rule, sizeof(pd->rule), "mass-deletion-breaker");
 	/* The path is cut to fit; "%.300s" keeps the sentence whole. */
 	snprintf(pd->message, sizeof(pd->message),
 		 "%u deletions within %llu ms, the last outside the workspace: %.300s",
 		 c->o->sensor.breaker_n,
 		 (unsigned long long)(c->o->sensor.breaker_window_ns / 1000000), path);
-	copy_str(pd->agent, sizeof(pd->agent), s ? s->agent : "");
-	if (p && p->argv)
-		cmdline_of(p->argv, p->argv_len, pd->cmdline, sizeof(pd->cmdline));
 	o->pending_id = pd->id;
 	o->verdict = RA_PAUSE;
 	o->late = true;
@@ -1431,7 +1420,6 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 	}
 	if (o->res.would < RA_PAUSE)
 		o->res.would = RA_PAUSE;
-	c->vc.paused++;
 	tell_blocked(c, pid, "paused by the mass-deletion breaker", NULL, NULL);
 }
 

@@ -22,6 +22,7 @@
 
 #include "paths.h"
 #include "rules_impl.h"
+#include "util.h"
 
 #define LINE_WORDS_MAX 512
 
@@ -1929,63 +1930,6 @@ static int parse_buffer(struct parser *P, const char *buf, size_t len, char *err
 /* ---- files -------------------------------------------------------------- */
 
 /* Read a whole rules file: a regular file, not through a symlink, capped. */
-static int read_rules_file(const char *path, char **out, size_t *out_len, char *err, size_t errlen)
-{
-	struct stat st;
-	size_t used = 0;
-	char *buf = NULL;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = -errno;
-		err_fmt(err, errlen, "%s: %s", path, r == -ELOOP ?
-			"is a symbolic link (refused: rules are opened with O_NOFOLLOW)" : strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		err_fmt(err, errlen, "%s: %s", path, strerror(-r));
-		goto cleanup;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		err_fmt(err, errlen, "%s: not a regular file", path);
-		goto cleanup;
-	}
-	buf = malloc(RULES_FILE_MAX + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		err_fmt(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		goto cleanup;
-	}
-	while (used <= RULES_FILE_MAX) {
-		ssize_t n = read(fd, buf + used, RULES_FILE_MAX + 1 - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			err_fmt(err, errlen, "%s: read failed: %s", path, strerror(errno));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		used += n;
-	}
-	if (used > RULES_FILE_MAX) {
-		r = -EFBIG;
-		err_fmt(err, errlen, "%s: larger than %u bytes", path, RULES_FILE_MAX);
-		goto cleanup;
-	}
-	*out = buf;
-	*out_len = used;
-	buf = NULL;
-cleanup:
-	free(buf);
-	close(fd);
-	return r;
-}
 
 static int idx_cmp(const void *a, const void *b)
 {
@@ -2109,7 +2053,7 @@ static int parse_file_into(struct parser *P, const char *path, char *err, size_t
 	size_t len = 0;
 	int r;
 
-	r = read_rules_file(path, &buf, &len, err, errlen);
+	r = read_config_file(path, RULES_FILE_MAX, &buf, &len, err, errlen);
 	if (r)
 		return r;
 	P->path = path;

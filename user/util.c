@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -136,6 +137,85 @@ uint64_t boot_to_realtime_offset(void)
 		}
 	}
 	return best;
+}
+
+static void snprintf_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void snprintf_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A configuration file we are about to trust (signatures, rules): opened
+ * with O_NOFOLLOW, must be a regular file, and at most cap bytes.  On error
+ * err says "PATH: why".
+ */
+int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, char *err,
+		     size_t errlen)
+{
+	struct stat st;
+	size_t used = 0;
+	char *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		snprintf_err(err, errlen, "%s: %s", path, r == -ELOOP ?
+			"is a symbolic link (refused: rules are opened with O_NOFOLLOW)" : strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf_err(err, errlen, "%s: %s", path, strerror(-r));
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		snprintf_err(err, errlen, "%s: not a regular file", path);
+		goto cleanup;
+	}
+	/* One byte more than allowed, to notice a file that grew past the cap. */
+	buf = malloc(cap + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		snprintf_err(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		goto cleanup;
+	}
+	while (used <= cap) {
+		ssize_t n = read(fd, buf + used, cap + 1 - used);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf_err(err, errlen, "%s: read failed: %s", path, strerror(errno));
+			goto cleanup;
+		}
+		if (n == 0)
+			break;
+		used += n;
+	}
+	if (used > cap) {
+		r = -EFBIG;
+		snprintf_err(err, errlen, "%s: larger than %zu bytes", path, cap);
+		goto cleanup;
+	}
+	*out = buf;
+	*out_len = used;
+	buf = NULL;
+cleanup:
+	free(buf);
+	close(fd);
+	return r;
 }
 
 int parse_u64(const char *s, uint64_t *out)

@@ -17,6 +17,11 @@ int mkdir_p(const char *path, unsigned int mode);
  * one past *len).  0 or -errno. */
 int read_file_capped(const char *path, size_t cap, char **buf, size_t *len);
 
+/* A trusted config file: O_NOFOLLOW, regular, at most cap bytes.  0 or
+ * -errno (-ELOOP for a symlink, -EFBIG when too large); err gets "PATH: why". */
+int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, char *err,
+		     size_t errlen);
+
 /* RFC 3339 UTC with nanoseconds: 2026-11-29T16:22:04.123456789Z.  buf >= 32. */
 void format_rfc3339_ns(uint64_t unix_ns, char *buf, size_t len);
 

@@ -39,6 +39,8 @@
 #define SIG_NONE     UINT32_MAX
 #define COLLECTOR_POLL_MS 10
 #define MAX_PENDING  1024
+#define RECENT_MAX   1024   /* records kept for `agentwatch watch` */
+#define EVENTS_REPLY_MAX 256
 #define AW_NET_KERNEL_RULES 1024
 #define HEARTBEAT_NS 100000000ull
 /* Collector-only exec flag: a gated process found stopped at start-up,
@@ -83,6 +85,11 @@ struct pending {
 	char cmdline[512];
 };
 
+struct recent {
+	uint64_t seq;
+	char *json;
+};
+
 struct vcounters {
 	uint64_t gated, allowed, killed, paused, denied_net, late_kills;
 	uint64_t pause_timeouts, human_allows, human_denies, signal_errors;
@@ -113,6 +120,8 @@ struct collector {
 	uint64_t next_pending_id;
 	struct control *control;
 	struct vcounters vc;
+	struct recent recent[RECENT_MAX];
+	uint64_t recent_seq;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -426,6 +435,26 @@ static void text_lineage(struct collector *c, const struct proc *p, const struct
 	fprintf(c->out, "]%s", col(c, C_RESET));
 }
 
+/* Keep the last records for `agentwatch watch` (control command events). */
+static void recent_push(struct collector *c, const char *d, size_t len)
+{
+	struct recent *r = &c->recent[c->recent_seq % RECENT_MAX];
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return;
+	memcpy(copy, d, len);
+	copy[len] = '\0';
+	free(r->json);
+	r->json = copy;
+	r->seq = ++c->recent_seq;
+}
+
+/*
+ * Every record is built as JSON, whatever the output format: it goes to the
+ * output in JSON mode, and always to the recent-records ring that
+ * `agentwatch watch` reads.  (Text mode has already printed its line.)
+ */
 static void finish_json(struct collector *c)
 {
 	size_t len;
@@ -437,6 +466,9 @@ static void finish_json(struct collector *c)
 		return;
 	}
 	d = jsonw__data(c->jw, &len);
+	recent_push(c, d, len);
+	if (c->text)
+		return;
 	if (fwrite(d, 1, len, c->out) != len || fputc('\n', c->out) == EOF)
 		c->uc.output_errors++;
 }
@@ -794,7 +826,6 @@ static void out_resolution(struct collector *c, const struct pending *pd, const 
 		fprintf(c->out, "#%llu %s by %s [%s] %s", (unsigned long long)pd->id, verdict, by,
 			pd->rule, pd->cmdline);
 		fputc('\n', c->out);
-		return;
 	}
 	json_common(c, "verdict", &h, s, p ? p->ppid : 0);
 	json_proc_image(c, p);
@@ -994,7 +1025,6 @@ static void out_exec(struct collector *c, const struct dexec *d, const struct se
 		text_outcome(c, o);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
-		return;
 	}
 	json_common(c, "exec", &ev->hdr, s, ev->ppid);
 	jsonw__key(c->jw, "exe");
@@ -1132,7 +1162,6 @@ static void handle_fork(struct collector *c, const struct aw_fork_event *ev)
 		fprintf(c->out, "from %u", ev->ppid);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
-		return;
 	}
 	json_common(c, "fork", &ev->hdr, s, ev->ppid);
 	json_proc_image(c, p);
@@ -1173,21 +1202,20 @@ static void handle_exit(struct collector *c, const struct aw_exit_event *ev)
 			fprintf(c->out, "status %u", (code >> 8) & 0xff);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
-	} else {
-		json_common(c, "exit", &ev->hdr, s, p ? p->ppid : 0);
-		json_proc_image(c, p);
-		if (sig) {
-			jsonw__key(c->jw, "signal");
-			jsonw__u64(c->jw, sig);
-			jsonw__key(c->jw, "core_dumped");
-			jsonw__bool(c->jw, code & 0x80);
-		} else {
-			jsonw__key(c->jw, "exit_code");
-			jsonw__u64(c->jw, (code >> 8) & 0xff);
-		}
-		json_lineage(c, p, s);
-		finish_json(c);
 	}
+	json_common(c, "exit", &ev->hdr, s, p ? p->ppid : 0);
+	json_proc_image(c, p);
+	if (sig) {
+		jsonw__key(c->jw, "signal");
+		jsonw__u64(c->jw, sig);
+		jsonw__key(c->jw, "core_dumped");
+		jsonw__bool(c->jw, code & 0x80);
+	} else {
+		jsonw__key(c->jw, "exit_code");
+		jsonw__u64(c->jw, (code >> 8) & 0xff);
+	}
+	json_lineage(c, p, s);
+	finish_json(c);
 	if (p)
 		proctable__exit(c->pt, p->pid, p->start, code, ev->hdr.ts);
 }
@@ -1283,7 +1311,6 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 		text_outcome(c, &o);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
-		return;
 	}
 	json_common(c, "net", &ev->hdr, s, p ? p->ppid : 0);
 	json_proc_image(c, p);
@@ -1476,7 +1503,6 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		text_outcome(c, &o);
 		text_lineage(c, p, s);
 		fputc('\n', c->out);
-		return;
 	}
 	json_common(c, "file", &d.ev->hdr, s, p ? p->ppid : 0);
 	json_proc_image(c, p);
@@ -2215,6 +2241,66 @@ static int control_handle(void *ctx, const struct control_peer *peer, int argc, 
 		pending_resolve(c, pd, allow, by);
 		return 0;
 	}
+	if (!strcmp(cmd, "events")) {
+		uint64_t since = 0, first, seq;
+		size_t n = 0;
+
+		if (argc > 2 || (argc == 2 && parse_u64(argv[1], &since))) {
+			snprintf(errbuf, errlen, "usage: events [SINCE]");
+			return -EINVAL;
+		}
+		first = c->recent_seq > RECENT_MAX ? c->recent_seq - RECENT_MAX + 1 : 1;
+		if (since + 1 > first)
+			first = since + 1;
+		if (c->recent_seq >= first && c->recent_seq - first >= EVENTS_REPLY_MAX)
+			first = c->recent_seq - EVENTS_REPLY_MAX + 1; /* only the newest */
+		jsonw__key(reply, "events");
+		jsonw__arr_begin(reply);
+		for (seq = first; seq <= c->recent_seq; seq++) {
+			const struct recent *r = &c->recent[seq % RECENT_MAX];
+
+			if (r->seq == seq && r->json) {
+				jsonw__raw(reply, r->json);
+				n++;
+			}
+		}
+		jsonw__arr_end(reply);
+		jsonw__key(reply, "seq");
+		jsonw__u64(reply, c->recent_seq);
+		jsonw__key(reply, "skipped");
+		jsonw__u64(reply, first > since + 1 ? first - since - 1 : 0);
+		return 0;
+	}
+	if (!strcmp(cmd, "freeze") || !strcmp(cmd, "kill-session")) {
+		bool kill = cmd[0] == 'k';
+		struct pending *pd;
+		uint64_t id;
+
+		if (argc != 2 || parse_u64(argv[1], &id) || !(pd = pending_find(c, id))) {
+			snprintf(errbuf, errlen, "usage: %s ID (a pending verdict's id)", cmd);
+			return -EINVAL;
+		}
+		jsonw__key(reply, "id"); jsonw__u64(reply, id);
+		jsonw__key(reply, "session");
+		{
+			char sid[24];
+
+			snprintf(sid, sizeof(sid), "%016llx", (unsigned long long)pd->session_id);
+			jsonw__str(reply, sid);
+		}
+		if (kill) {
+			c->vc.human_denies++;
+			signal_session(c, pd->session_id, SIGKILL, 0);
+			pending_resolve(c, pd, false, "human (kill-session)");
+		} else {
+			/* Stop the whole session and keep the entry, now as a freeze:
+			 * allow resumes everyone, deny kills everyone. */
+			signal_session(c, pd->session_id, SIGSTOP, 0);
+			copy_str(pd->message, sizeof(pd->message), "session frozen");
+			pd->deadline_ns = 0;
+		}
+		return 0;
+	}
 	if (!strcmp(cmd, "reload")) {
 		char msg[768];
 
@@ -2243,7 +2329,8 @@ static int control_handle(void *ctx, const struct control_peer *peer, int argc, 
 		}
 		return 0;
 	}
-	snprintf(errbuf, errlen, "unknown command %s (pending, allow ID, deny ID, reload, status)", cmd);
+	snprintf(errbuf, errlen, "unknown command %s (pending, allow ID, deny ID, freeze ID, "
+		 "kill-session ID, events [SINCE], reload, status)", cmd);
 	return -EINVAL;
 }
 
@@ -2673,6 +2760,8 @@ cleanup:
 	ratetab__free(c->rates);
 	for (size_t i = 0; i < c->n_net_rule_ids; i++)
 		free(c->net_rule_ids[i]);
+	for (size_t i = 0; i < RECENT_MAX; i++)
+		free(c->recent[i].json);
 	proctable__free(c->pt);
 	jsonw__free(c->jw);
 	for (size_t i = 0; i < c->n_sessions; i++)

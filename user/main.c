@@ -20,6 +20,7 @@
 #include "json.h"
 #include "procscan.h"
 #include "rules.h"
+#include "watch.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -597,6 +598,27 @@ static int cmd_decide(int argc, char **argv, const char *verb)
 	return control_cmd(path, 2, req, json, show_verdict);
 }
 
+static int cmd_watch(int argc, char **argv)
+{
+	const char *path = CONTROL_DEFAULT_PATH;
+	bool once = false, color = !getenv("NO_COLOR");
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--control") && i + 1 < argc)
+			path = argv[++i];
+		else if (!strcmp(argv[i], "--once"))
+			once = true;
+		else if (!strcmp(argv[i], "--no-color"))
+			color = false;
+		else {
+			fputs("usage: agentwatch watch [--control PATH] [--once] [--no-color]\n", stderr);
+			return 2;
+		}
+	}
+	return watch_run(path, once, color && !once);
+}
+
 static int cmd_allow(int argc, char **argv)
 {
 	return cmd_decide(argc, argv, "allow");
@@ -839,6 +861,7 @@ static const struct cmd cmds[] = {
 	{ "run", cmd_run, "[options]", "watch agent sessions and print events (root)" },
 	{ "exec", cmd_exec, "[--agent NAME] -- CMD...", "run CMD as a declared agent session" },
 	{ "status", cmd_status, "[--json]", "counters, sessions and health of the running collector" },
+	{ "watch", cmd_watch, "[--once]", "live view: events, and single-key verdicts on paused commands" },
 	{ "pending", cmd_pending, "[--json]", "commands paused for a human verdict" },
 	{ "allow", cmd_allow, "ID", "let a paused command run" },
 	{ "deny", cmd_deny, "ID", "kill a paused command" },

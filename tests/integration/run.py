@@ -1723,5 +1723,59 @@ def test_reload_keeps_old_rules_on_error():
     eq(rec.get("verdict"), "kill", "verdict after the failed reloads")
 
 
+def test_watch_terminal_allows_with_one_key():
+    import pty
+    import select
+    ws = TMP.make("ws")
+    target = os.path.join(ws, "allowme-watch")
+    agent = fake_agent("/usr/bin/touch %s; echo rc=$? > %s" % (sq(target), sq(os.path.join(ws, "rc"))))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(PAUSE_RULES)])
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "touch from the agent")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm"
+        os.execv(AGENTWATCH, [AGENTWATCH, "watch", "--control", aw.control, "--no-color"])
+        os._exit(127)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"test-pause-touch" not in screen:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    screen += os.read(fd, 65536)
+                except OSError:
+                    break
+        text = screen.decode("utf-8", "replace")
+        check("#%d" % pd["id"] in text and "test-pause-touch" in text,
+              "the paused command shows in watch: %r" % text[-1500:])
+        check("lineage:" in text and os.path.basename(agent) in text,
+              "watch shows the selected command's lineage: %r" % text[-1500:])
+        os.write(fd, b"a")
+        wait_exit(p, 10, "agent")
+        check(os.path.exists(target), "one key (a) released the paused command")
+        eq(open(os.path.join(ws, "rc")).read().strip(), "rc=0", "released touch exit status")
+        os.write(fd, b"q")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.05)
+        else:
+            raise Fail("watch did not quit on q")
+        eq(os.waitstatus_to_exitcode(status), 0, "watch exit status")
+        pid = None
+    finally:
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+        os.close(fd)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -31,8 +31,18 @@ struct file_call {
 	__u32 op;
 	__u32 flags;          /* AW_FILE_AT_REMOVEDIR */
 	__u32 open_flags;
-	__u32 _pad;
+	__u32 rule_id;        /* AW_FILE_PROTECTED */
 };
+
+/* Paths whose first touch stops the process (file rules with literal
+ * `target under` paths), filled by the collector. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct aw_prot_key);
+	__type(value, struct aw_prot_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} protected_paths SEC(".maps");
 
 /* pid_tgid -> the call in progress.  LRU: a thread that dies inside the
  * syscall (SIGKILL) never reaches sys_exit, and its slot must not leak. */
@@ -104,6 +114,64 @@ struct {
 	__type(value, struct file_scratch);
 } file_scratch SEC(".maps");
 
+/*
+ * Is this user path protected for op?  Returns the rule id, or 0.  Absolute
+ * paths, and paths relative to the cwd, are checked (joined in the per-CPU
+ * scratch, which sys_enter and sys_exit on one CPU never use at once since
+ * tracepoint programs don't nest); dirfd-relative ones are left to the
+ * collector's check of the event.  The comparison is on the bytes as given:
+ * a path with ".." in it is caught by the collector, after the fact.
+ */
+static __noinline __u32 protected_rule(__u32 op, int dfd, __u64 uptr)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct file_scratch *s = bpf_map_lookup_elem(&file_scratch, &cpu);
+	struct aw_prot_key *key;
+	struct aw_prot_val *v;
+	bool trunc = false;
+	long n;
+	int d;
+
+	if (!s || !uptr)
+		return 0;
+	/* the event header area doubles as the LPM key while we look */
+	key = (struct aw_prot_key *)s->data;
+	__builtin_memset(key, 0, sizeof(*key));
+	n = bpf_probe_read_user_str(key->path, sizeof(key->path), (const void *)uptr);
+	if (n <= 1)
+		return 0;
+	if (key->path[0] != '/') {
+		__u32 off;
+
+		if (dfd != AT_FDCWD)
+			return 0;
+		/* cwd at data[AW_PATH_MAX..], then "/" and the relative path */
+		d = aw_read_cwd(s->data + AW_PATH_MAX, &trunc);
+		if (d <= 1 || trunc)
+			return 0;
+		off = (__u32)d - 1;
+		aw_barrier_var(off);
+		if (off >= AW_PATH_MAX)
+			return 0;
+		s->data[(AW_PATH_MAX + off) & (2 * AW_PATH_MAX - 1)] = '/';
+		off += 1;
+		aw_barrier_var(off);
+		if (off >= AW_PATH_MAX)
+			return 0;
+		n = bpf_probe_read_user_str(s->data + AW_PATH_MAX + off, AW_PATH_MAX,
+					    (const void *)uptr);
+		if (n <= 0 || off + n > AW_PROT_KEY_LEN)
+			return 0; /* longer than any key: not a prefix we hold */
+		__builtin_memset(key->path, 0, sizeof(key->path));
+		bpf_probe_read_kernel(key->path, sizeof(key->path) - 1, s->data + AW_PATH_MAX);
+	}
+	key->prefixlen = AW_PROT_KEY_LEN * 8;
+	v = bpf_map_lookup_elem(&protected_paths, key);
+	if (!v || !(v->ops_mask & (1u << op)))
+		return 0;
+	return v->rule_id;
+}
+
 static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, __u64 path2,
 				      __u32 flags, __u32 open_flags)
 {
@@ -116,6 +184,24 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 	if ((op == AW_FILE_UNLINK || op == AW_FILE_UNLINKAT || op == AW_FILE_RMDIR) &&
 	    breaker_step(id >> 32))
 		flags |= AW_FILE_BREAKER;
+	/* A syscall tracepoint can't stop the syscall that fired it: the
+	 * signal lands on its return, so this first hit completes and nothing
+	 * after it runs until the collector has decided. */
+	c.rule_id = protected_rule(op, dfd, path);
+	if (!c.rule_id && path2)
+		c.rule_id = protected_rule(op, dfd2, path2);
+	if (c.rule_id) {
+		struct aw_config *cfg = get_config();
+
+		count(AW_CNT_PROTECTED_HITS);
+		if (collector_alive()) {
+			bpf_send_signal(19 /* SIGSTOP */);
+			flags |= AW_FILE_PROTECTED;
+		} else if (cfg && cfg->gate_fallback == AW_FALLBACK_KILL) {
+			bpf_send_signal(9 /* SIGKILL */);
+			flags |= AW_FILE_PROTECTED | AW_FILE_PROT_KILLED;
+		}
+	}
 	c.session_id = sess->id;
 	c.op = op;
 	c.dfd = dfd;
@@ -199,6 +285,7 @@ static __always_inline int file_exit(long ret)
 	ev->op = c.op;
 	ev->result = ret;
 	ev->open_flags = c.open_flags;
+	ev->rule_id = c.rule_id;
 	flags = c.flags;
 	off = put_path(s->data, off, c.path, c.dfd, &ev->path_len, &ev->dir_len, &flags,
 		       AW_FILE_PATH_TRUNC, AW_FILE_DIR_TRUNC);
@@ -209,7 +296,7 @@ static __always_inline int file_exit(long ret)
 	if (off > AW_FILE_DATA_MAX)
 		return 0;
 	ev->hdr.size = sizeof(*ev) + off;
-	emit_flags(ev, sizeof(*ev) + off, AW_EV_FILE, flags & AW_FILE_BREAKER);
+	emit_flags(ev, sizeof(*ev) + off, AW_EV_FILE, flags & (AW_FILE_BREAKER | AW_FILE_PROTECTED));
 	return 0;
 }
 

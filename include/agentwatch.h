@@ -216,6 +216,8 @@ enum aw_file_op {
 #define AW_FILE_AT_REMOVEDIR (1u << 4) /* unlinkat(AT_REMOVEDIR) */
 #define AW_FILE_BREAKER      (1u << 5) /* this deletion tripped the mass-deletion
 					  * breaker: the process was SIGSTOPped */
+#define AW_FILE_PROTECTED    (1u << 6) /* a protected path: stopped at its first hit */
+#define AW_FILE_PROT_KILLED  (1u << 7) /* ...killed instead: no collector to ask */
 
 /*
  * File event.  data[] holds path, dir, path2, dir2 (each *_len bytes with
@@ -230,10 +232,24 @@ struct aw_file_event {
 	__s32 result;
 	__u32 open_flags;  /* open flags or renameat2 flags */
 	__u16 path_len, dir_len, path2_len, dir2_len;
+	__u32 rule_id;     /* AW_FILE_PROTECTED: the collector's id of the file rule */
+	__u32 _pad;
 	char  data[];
 };
-_Static_assert(sizeof(struct aw_file_event) == 64, "aw_file_event size");
-_Static_assert(__builtin_offsetof(struct aw_file_event, data) == 64, "aw_file_event data");
+_Static_assert(sizeof(struct aw_file_event) == 72, "aw_file_event size");
+_Static_assert(__builtin_offsetof(struct aw_file_event, data) == 72, "aw_file_event data");
+
+/* Protected paths (`protected_paths` LPM trie).  A rule's path P is stored
+ * twice: "P\0" (the path itself, exact) and "P/" (everything under it). */
+#define AW_PROT_KEY_LEN 256
+struct aw_prot_key {
+	__u32 prefixlen;
+	char  path[AW_PROT_KEY_LEN];
+};
+struct aw_prot_val {
+	__u32 ops_mask;    /* bit (1 << enum aw_file_op) per operation */
+	__u32 rule_id;
+};
 #define AW_FILE_DATA_MAX (4 * AW_PATH_MAX)
 
 /* Loss and health counters (the `counters` per-CPU array, indexed). */
@@ -253,6 +269,7 @@ enum aw_counter {
 	AW_CNT_GATE_FALLBACKS,        /* gated execs decided in the kernel: collector stale */
 	AW_CNT_NET_DENIED,            /* connects/sends refused with EPERM */
 	AW_CNT_BREAKER_TRIPS,         /* processes stopped by the deletion breaker */
+	AW_CNT_PROTECTED_HITS,        /* file ops on protected paths, stopped in the kernel */
 	AW_CNT_MAX,
 };
 

@@ -93,7 +93,7 @@ struct recent {
 struct vcounters {
 	uint64_t gated, allowed, killed, paused, denied_net, late_kills;
 	uint64_t pause_timeouts, human_allows, human_denies, signal_errors;
-	uint64_t reloads, reload_errors, control_refused, breaker_trips;
+	uint64_t reloads, reload_errors, control_refused, breaker_trips, protected_stops;
 };
 
 struct collector {
@@ -1488,6 +1488,18 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	}
 	if (o.matched)
 		enforce_file(c, &d, s, p, &o);
+	if (d.ev->flags & AW_FILE_PROT_KILLED) {
+		o.verdict = RA_KILL; /* the kernel's fallback: no collector was there */
+		o.fallback = "kill";
+	} else if ((d.ev->flags & AW_FILE_PROTECTED) && o.verdict < RA_PAUSE) {
+		/* Stopped in the kernel, but the full rule (globs, normalised
+		 * paths, agent) says no: let it go on. */
+		signal_proc(c, d.ev->hdr.pid, norm_start(c, d.ev->hdr.start), SIGCONT);
+	}
+	if (d.ev->flags & AW_FILE_PROTECTED) {
+		o.gated = true;
+		c->vc.protected_stops++;
+	}
 	if (d.ev->flags & AW_FILE_BREAKER)
 		breaker_tripped(c, &d, s, p, p1, &o);
 	if (c->text) {
@@ -2034,8 +2046,72 @@ static int build_deny(const struct netrules *nr, int family, void *keys, struct 
 	return 0;
 }
 
+struct prot {
+	struct aw_prot_key k[1024];
+	struct aw_prot_val v[1024];
+	size_t n;
+	char *ids[1024];
+	size_t n_ids;
+};
+
+static int prot_put(struct prot *pr, const char *bytes, size_t len, uint32_t ops, uint32_t rid)
+{
+	size_t i;
+
+	if (len > AW_PROT_KEY_LEN)
+		return 0; /* longer than the kernel key: the collector's check covers it */
+	for (i = 0; i < pr->n; i++)
+		if (pr->k[i].prefixlen == len * 8 && !memcmp(pr->k[i].path, bytes, len)) {
+			pr->v[i].ops_mask |= ops;
+			return 0;
+		}
+	if (pr->n >= 1024)
+		return -E2BIG;
+	memset(&pr->k[pr->n], 0, sizeof(pr->k[0]));
+	memcpy(pr->k[pr->n].path, bytes, len);
+	pr->k[pr->n].prefixlen = len * 8;
+	pr->v[pr->n].ops_mask = ops;
+	pr->v[pr->n].rule_id = rid;
+	pr->n++;
+	return 0;
+}
+
+/* "P" protects P itself (key "P\0") and everything under it (key "P/"). */
+static int collect_prot(const char *prefix, uint32_t ops_mask, enum rule_action act,
+			const char *rule_id, void *ctx)
+{
+	struct prot *pr = ctx;
+	char norm[AW_PATH_MAX + 1];
+	size_t len, i;
+	int n, err;
+
+	(void)act;
+	n = path_join_normalize(NULL, prefix, norm, sizeof(norm) - 1);
+	if (n <= 0)
+		return 0;
+	len = n;
+	for (i = 0; i < pr->n_ids; i++)
+		if (!strcmp(pr->ids[i], rule_id))
+			break;
+	if (i == pr->n_ids) {
+		if (pr->n_ids >= 1024)
+			return -E2BIG;
+		if (!(pr->ids[pr->n_ids] = strdup(rule_id)))
+			return -ENOMEM;
+		pr->n_ids++;
+	}
+	if (len == 1) /* "/": everything */
+		return prot_put(pr, "/", 1, ops_mask, i + 1);
+	norm[len] = '\0';
+	if ((err = prot_put(pr, norm, len + 1, ops_mask, i + 1)))
+		return err;
+	norm[len] = '/';
+	return prot_put(pr, norm, len + 1, ops_mask, i + 1);
+}
+
 static int push_knobs(struct collector *c, struct ruleset *rs)
 {
+	struct prot *pr = calloc(1, sizeof(*pr));
 	static struct aw_net_key4 k4[512];
 	static struct aw_net_key6 k6[512];
 	static struct aw_net_deny v4[512], v6[512];
@@ -2044,9 +2120,13 @@ static int push_knobs(struct collector *c, struct ruleset *rs)
 	size_t n4 = 0, n6 = 0, i;
 	int err;
 
-	if (!nr)
+	if (!nr || !pr) {
+		free(nr);
+		free(pr);
 		return -ENOMEM;
+	}
 	if ((err = ruleset__gated_binaries(rs, collect_gated, &nm)) ||
+	    (err = ruleset__protected_paths(rs, collect_prot, pr)) ||
 	    (err = ruleset__net_denies(rs, collect_net, nr)) ||
 	    (err = build_deny(nr, AF_INET, k4, v4, 512, &n4)) ||
 	    (err = build_deny(nr, AF_INET6, k6, v6, 512, &n6))) {
@@ -2056,6 +2136,10 @@ static int push_knobs(struct collector *c, struct ruleset *rs)
 	/* Monitor mode stops nothing: it reports what the rules would do. */
 	if ((err = sensor__set_gated(c->sensor, nm.v, c->o->monitor ? 0 : nm.n))) {
 		fprintf(stderr, "agentwatch: failed to update gated binaries: %s\n", strerror(-err));
+		goto out;
+	}
+	if ((err = sensor__set_protected(c->sensor, pr->k, pr->v, c->o->monitor ? 0 : pr->n))) {
+		fprintf(stderr, "agentwatch: failed to update protected paths: %s\n", strerror(-err));
 		goto out;
 	}
 	if ((err = sensor__set_net_deny(c->sensor, k4, v4, n4, k6, v6, n6))) {
@@ -2070,7 +2154,10 @@ static int push_knobs(struct collector *c, struct ruleset *rs)
 out:
 	for (i = 0; i < nr->n_ids; i++)
 		free(nr->ids[i]);
+	for (i = 0; i < pr->n_ids; i++)
+		free(pr->ids[i]);
 	free(nr);
+	free(pr);
 	free(nm.v);
 	return err;
 }
@@ -2516,6 +2603,7 @@ static void write_status(struct collector *c, bool final)
 	VC(gated); VC(allowed); VC(killed); VC(paused); VC(denied_net); VC(late_kills);
 	VC(pause_timeouts); VC(human_allows); VC(human_denies); VC(signal_errors);
 	VC(reloads); VC(reload_errors); VC(control_refused); VC(breaker_trips);
+	VC(protected_stops);
 #undef VC
 	jsonw__obj_end(w);
 	jsonw__key(w, "process_table");

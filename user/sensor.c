@@ -591,7 +591,7 @@ int sensor__get_session(struct sensor *s, uint32_t tgid, struct aw_session *sess
 /* Empty a hash or LPM map: delete keys until none is left. */
 static void map_clear(int fd, size_t key_size)
 {
-	char key[128], next[128];
+	char key[512], next[512];
 	int guard = 1 << 20;
 
 	if (key_size > sizeof(key))
@@ -697,6 +697,19 @@ int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state)
 	return 0;
 }
 
+int sensor__set_protected(struct sensor *s, const struct aw_prot_key *k,
+			  const struct aw_prot_val *v, size_t n)
+{
+	int fd = bpf_map__fd(s->skel->maps.protected_paths);
+	size_t i;
+
+	map_clear(fd, sizeof(*k));
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &k[i], &v[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 int sensor__heartbeat(struct sensor *s)
 {
 	struct timespec ts;
@@ -789,6 +802,7 @@ const char *sensor__counter_name(unsigned int idx)
 		[AW_CNT_GATE_FALLBACKS] = "gate_fallbacks",
 		[AW_CNT_NET_DENIED] = "net_denied",
 		[AW_CNT_BREAKER_TRIPS] = "breaker_trips",
+		[AW_CNT_PROTECTED_HITS] = "protected_path_hits",
 	};
 
 	return idx < AW_CNT_MAX && names[idx] ? names[idx] : "unknown";

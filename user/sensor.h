@@ -69,6 +69,10 @@ void sensor__gate_done(struct sensor *s, uint32_t tgid);
 /* Set a process's breaker state (AW_BREAKER_*), e.g. exempt after review. */
 int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state);
 
+/* Protected path LPM trie: replace its content. */
+int sensor__set_protected(struct sensor *s, const struct aw_prot_key *k,
+			  const struct aw_prot_val *v, size_t n);
+
 /* The collector is alive: stamp the heartbeat map with CLOCK_BOOTTIME. */
 int sensor__heartbeat(struct sensor *s);
 /* Every tgid currently in session `id` (for freeze / kill-session).  Returns

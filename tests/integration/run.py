@@ -1777,5 +1777,39 @@ def test_watch_terminal_allows_with_one_key():
         os.close(fd)
 
 
+def test_protected_path_stops_at_first_hit():
+    ws = TMP.make("ws")
+    prot = TMP.make("protected")
+    for i in range(20):
+        open(os.path.join(prot, "k%02d" % i), "w").close()
+    rules = """
+rule test-protect on file
+  severity high
+  action kill
+  message "test: {agent} may not touch {target}"
+  op delete|rename|write
+  target under %s
+""" % prot
+    code = "import os,sys\nfor n in sorted(os.listdir(sys.argv[1])): os.unlink(n)\n"
+    script = os.path.join(ws, "wipe.py")
+    with open(script, "w") as f:
+        f.write(code.replace("\\n", "\n"))
+    errf = os.path.join(ws, "err")
+    # relative unlinks from inside the protected dir: the kernel joins them
+    # with the cwd before it looks the path up
+    agent = fake_agent("cd %s && %s %s . 2>>%s; echo rc=$? >> %s" % (
+        sq(prot), PY, sq(script), sq(errf), sq(errf)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(rules), "--breaker", "off"])
+    run_agent(agent, cwd=ws)
+    left = sorted(os.listdir(prot))
+    eq(len(left), 19, "files left after the first protected hit (exactly one deleted)")
+    err = open(errf).read()
+    check("rc=137" in err, "the deleting python was killed: %r" % err)
+    check("test-protect" in err, "its stderr names the rule: %r" % err)
+    rec = aw.wait_for(lambda r: r.get("type") == "file" and r.get("verdict") == "kill", "the file record")[0]
+    eq(rec.get("gated"), True, "stopped in the kernel at the first hit")
+    eq([h.get("id") for h in rec.get("rules", [])], ["test-protect"], "rules that fired")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -113,6 +113,7 @@ struct collector {
 
 	/* enforcement */
 	struct ruleset *rules;
+	bool rules_need_env;
 	struct ratetab *rates;
 	char *net_rule_ids[AW_NET_KERNEL_RULES]; /* kernel rule id - 1 -> rule id */
 	size_t n_net_rule_ids;
@@ -937,8 +938,11 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	x.agent = s->agent;
 	x.ancestors = anc;
 	x.n_ancestors = n ? n - 1 : 0;
-	/* The environment is stable only while the process is stopped. */
-	if (d->ev->flags & AW_EXEC_GATED)
+	/* A gated process is stopped, so its environment is exactly what it
+	 * exec'd with.  Others are running, but /proc/PID/environ is the block
+	 * it started with unless it rewrote it: read it while it's there, so
+	 * log and alert rules on environment values see it too. */
+	if ((d->ev->flags & AW_EXEC_GATED) || c->rules_need_env)
 		env = read_environ(c, d->ev->hdr.pid, &x.env_len);
 	x.env = env;
 	x.session_id = s->id;
@@ -2194,6 +2198,7 @@ static int load_rules(struct collector *c, char *err, size_t errlen)
 	}
 	ruleset__free(c->rules);
 	c->rules = rs;
+	c->rules_need_env = ruleset__needs_env(rs);
 	return 0;
 }
 

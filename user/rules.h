@@ -58,6 +58,10 @@ int ruleset__load_file(struct ruleset *rs, const char *path, char *err, size_t e
 int ruleset__load_dir(struct ruleset *rs, const char *dir, char *err, size_t errlen);
 
 size_t ruleset__count(const struct ruleset *rs);
+/* Does any rule have an env predicate?  (Then the collector reads each
+ * exec's environment, not only the gated ones'.) */
+bool ruleset__needs_env(const struct ruleset *rs);
+
 /* Inline tests in the set. */
 size_t ruleset__test_count(const struct ruleset *rs);
 
@@ -146,7 +150,9 @@ int ruleset__match_file(const struct ruleset *rs, struct ratetab *rt, const stru
  * action of pause or stronger, in effective enforce mode) give entries.
  *
  * gated_binaries: basenames (exact, at most 63 bytes, each once) that some
- * enforcing exec rule's binary predicate names; the exec gate stops these.
+ * enforcing exec rule's binary predicate names, or an exec rule with an env
+ * predicate (its environment must be read while the process is stopped);
+ * the exec gate stops these.
  */
 int ruleset__gated_binaries(const struct ruleset *rs, int (*fn)(const char *basename, void *ctx),
 			    void *ctx);

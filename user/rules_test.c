@@ -237,6 +237,19 @@ static int cmp_cstr(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A rule that reads the environment needs its binary stopped at exec even
+ * if it only logs: a short-lived process is gone (and its environ with it)
+ * before the collector could read it otherwise. */
+static bool has_env(const struct rule *r)
+{
+	size_t j;
+
+	for (j = 0; j < r->n_preds; j++)
+		if (r->preds[j].kind == P_ENV)
+			return true;
+	return false;
+}
+
 int ruleset__gated_binaries(const struct ruleset *rs, int (*fn)(const char *basename, void *ctx),
 			    void *ctx)
 {
@@ -250,7 +263,7 @@ int ruleset__gated_binaries(const struct ruleset *rs, int (*fn)(const char *base
 		const struct rule *r = &rs->v[i];
 		const struct pred *bin = first_binary(r);
 
-		if (r->kind != RK_EXEC || !enforcing(rs, r) || !bin)
+		if (r->kind != RK_EXEC || !bin || !(enforcing(rs, r) || has_env(r)))
 			continue;
 		for (j = 0; j < bin->alts.n; j++) {
 			if (!bin->alts.v[j].literal || strlen(bin->alts.v[j].literal) > GATE_NAME_MAX)

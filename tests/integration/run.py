@@ -1811,5 +1811,25 @@ rule test-protect on file
     eq([h.get("id") for h in rec.get("rules", [])], ["test-protect"], "rules that fired")
 
 
+def test_env_rule_sees_short_lived_process():
+    rules = """
+rule test-env-alert
+  severity medium
+  action alert
+  message "test: {agent} ran {binary} against production"
+  binary true
+  env DATABASE_URL=*prod*
+"""
+    agent = fake_agent("DATABASE_URL=postgres://prod-db/app /bin/true envmark1; "
+                       "DATABASE_URL=postgres://dev-db/app /bin/true envmark2")
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(rules)])
+    run_agent(agent, cwd=TMP.make("ws"))
+    hit = aw.wait_for(is_exec(contains="envmark1"), "the prod exec")[0]
+    miss = aw.wait_for(is_exec(contains="envmark2"), "the dev exec")[0]
+    eq((hit.get("verdict"), [h.get("id") for h in hit.get("rules", [])]), ("alert", ["test-env-alert"]),
+       "a /bin/true with a production DATABASE_URL: verdict and rules")
+    eq(miss.get("rules"), [], "the same command with a dev DATABASE_URL fires nothing")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,14 +20,25 @@ def build_storm(tmp):
     return exe
 
 
-def storm(cmd):
-    out = subprocess.run(cmd + [str(N)], check=True, capture_output=True, text=True, timeout=600)
+def storm(cmd, prog=None):
+    args = cmd + [str(N)] + ([prog] if prog else [])
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=600)
     return float(out.stdout.strip())
 
 
-def start_aw(tmp, agent):
+GATE_RULES = """
+# gates the benchmark's own binary; never matches, so every exec is allowed
+rule bench-gate
+  action pause
+  binary awgated
+  arg *never-matches*
+"""
+
+
+def start_aw(tmp, agent, rules=None):
     log = open(os.path.join(tmp, "aw.err"), "w")
-    p = subprocess.Popen([AW, "run", "--json", "-o", "/dev/null", "--no-default-agents",
+    extra = ["--rules", rules] if rules else []
+    p = subprocess.Popen([AW, "run", "--json", "-o", "/dev/null", "--no-default-agents"] + extra + [
                           "--agent", f"{agent}:{agent}", "--pin-dir", f"/sys/fs/bpf/aw-bench-{os.getpid()}",
                           "--state-dir", os.path.join(tmp, "state"),
                           "--control", os.path.join(tmp, "ctl", "control.sock")],
@@ -69,23 +80,33 @@ def main():
         agent = f"awbench{os.getpid()}"
         agent_exe = os.path.join(tmp, agent)
         os.symlink(storm_exe, agent_exe)  # exec through this name opens a session
-        res = {"none/outside": [], "agentwatch/outside": [], "none/session": [], "agentwatch/session": []}
+        res = {"none/outside": [], "agentwatch/outside": [], "none/session": [], "agentwatch/session": [],
+               "none/gated": [], "agentwatch/gated": []}
+        rules = os.path.join(tmp, "rules")
+        os.mkdir(rules)
+        with open(os.path.join(rules, "bench.rules"), "w") as f:
+            f.write(GATE_RULES)
+        gated = os.path.join(tmp, "awgated")
+        shutil.copy("/bin/true", gated)
         counters = []
-        storm([storm_exe]); storm([agent_exe])  # warm caches
+        storm([storm_exe]); storm([agent_exe]); storm([agent_exe], gated)  # warm caches
         for r in range(ROUNDS):
             res["none/outside"].append(storm([storm_exe]))
             res["none/session"].append(storm([agent_exe]))
-            p = start_aw(tmp, agent)
+            res["none/gated"].append(storm([agent_exe], gated))
+            p = start_aw(tmp, agent, rules)
             res["agentwatch/outside"].append(storm([storm_exe]))
             res["agentwatch/session"].append(storm([agent_exe]))
+            res["agentwatch/gated"].append(storm([agent_exe], gated))
             counters = stop_aw(p, tmp)
             print(f"round {r + 1}/{ROUNDS} done", file=sys.stderr)
         print(f"exec storm: fork+exec+wait of /bin/true, {N} per run, {ROUNDS} alternating rounds")
         print(f"kernel {os.uname().release}, {os.cpu_count()} CPUs")
-        for where in ("outside", "session"):
+        for where in ("outside", "session", "gated"):
             base = statistics.median(res[f"none/{where}"])
             aw = statistics.median(res[f"agentwatch/{where}"])
-            label = "outside any session" if where == "outside" else "inside an agent session"
+            label = {"outside": "outside any session", "session": "inside an agent session",
+                     "gated": "inside a session, a gated binary the rules allow (stop, match, resume)"}[where]
             print(f"  {label}:")
             print(f"    no sensor   {fmt(res[f'none/{where}'])}")
             print(f"    agentwatch  {fmt(res[f'agentwatch/{where}'])}")

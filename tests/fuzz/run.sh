@@ -8,8 +8,9 @@ cd "$(dirname "$0")/../.."
 secs=${1:-60}
 passed=0
 failed=0
-for bin in .output/fuzz/fuzz_*; do
-	name=$(basename "$bin")
+for src in tests/fuzz/fuzz_*.c; do
+	name=$(basename "$src" .c)
+	bin=.output/fuzz/$name
 	seeds=tests/fuzz/corpus/$name
 	work=.output/fuzz/corpus-$name
 	mkdir -p "$work" "$seeds"

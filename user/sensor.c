@@ -249,8 +249,9 @@ static void unpin_all(const char *dir)
 	rmdir(dir);
 }
 
-/* The build id of the programs pinned in dir, 0 if none. */
-static uint64_t pinned_build(const char *dir)
+/* The build id of the programs pinned in dir (0 if none), and the pid of
+ * the collector that last owned them. */
+static uint64_t pinned_build(const char *dir, uint32_t *owner)
 {
 	struct aw_config cfg;
 	char path[PATH_MAX];
@@ -258,15 +259,34 @@ static uint64_t pinned_build(const char *dir)
 	uint64_t id = 0;
 	int fd;
 
+	*owner = 0;
 	if (pin_path(path, sizeof(path), dir, "map_", "aw_config"))
 		return 0;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return 0;
-	if (bpf_map_lookup_elem(fd, &zero, &cfg) == 0)
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) == 0) {
 		id = cfg.build_id;
+		*owner = cfg.collector_tgid;
+	}
 	close(fd);
 	return id;
+}
+
+/* Is pid a running agentwatch (the owner of pins we are about to take)? */
+static bool agentwatch_alive(uint32_t pid)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t n;
+
+	if (!pid || pid == (uint32_t)getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	return strstr(exe, "agentwatch") != NULL;
 }
 
 /* Processes a predecessor's gate left stopped (its gated_pending map). */
@@ -377,6 +397,7 @@ static void pin_links(struct sensor *s)
  */
 static int prepare_pins(struct sensor *s, const char *dir)
 {
+	uint32_t owner;
 	uint64_t have;
 	int err;
 
@@ -388,7 +409,14 @@ static int prepare_pins(struct sensor *s, const char *dir)
 	}
 	if (!copy_str(s->pin_dir, sizeof(s->pin_dir), dir))
 		return -ENAMETOOLONG;
-	have = pinned_build(dir);
+	have = pinned_build(dir, &owner);
+	/* Two collectors on one pin dir would share one ring buffer and undo
+	 * each other's pins: the live owner keeps them. */
+	if (have && agentwatch_alive(owner)) {
+		fprintf(stderr, "agentwatch: %s is in use by a running agentwatch (pid %u); "
+			"stop it or use --pin-dir\n", dir, owner);
+		return -EBUSY;
+	}
 	collect_orphans(s, dir);
 	if (have && have == object_build_id()) {
 		s->takeover = true;
@@ -527,21 +555,6 @@ void sensor__free(struct sensor *s)
 	if (s->cg_fd >= 0)
 		close(s->cg_fd);
 	free(s);
-}
-
-int sensor__poll(struct sensor *s, int timeout_ms)
-{
-	int n = ring_buffer__poll(s->rb, timeout_ms);
-	int m;
-
-	if (n < 0 && n != -EINTR)
-		return n;
-	/* Most records are queued without a wakeup (see emit_flags()), so
-	 * epoll may time out with data waiting: drain it either way. */
-	m = ring_buffer__consume(s->rb);
-	if (m < 0)
-		return m;
-	return (n > 0 ? n : 0) + m;
 }
 
 int sensor__fd(const struct sensor *s)

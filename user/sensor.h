@@ -35,10 +35,8 @@ int sensor__open(const struct sensor_opts *opts, sensor_event_fn fn, void *ctx,
 		 struct sensor **out);
 void sensor__free(struct sensor *s);  /* detaches, unpins; NULL ok */
 
-/* Poll the ring buffer for up to timeout_ms; returns records handled or -errno. */
-int sensor__poll(struct sensor *s, int timeout_ms);
-/* Or: an fd that is readable when a wakeup was sent, for the caller's
- * poll(), and a drain of whatever is queued (woken or not). */
+/* An fd that is readable when a wakeup was sent, for the caller's poll(),
+ * and a drain of whatever is queued (woken or not). */
 int sensor__fd(const struct sensor *s);
 int sensor__drain(struct sensor *s);
 

@@ -1831,5 +1831,20 @@ rule test-env-alert
     eq(miss.get("rules"), [], "the same command with a dev DATABASE_URL fires nothing")
 
 
+def test_second_collector_on_same_pins_is_refused():
+    ws = TMP.make("ws")
+    agent = fake_agent("/bin/true pinmark")
+    aw = start_agentwatch([agent_spec(agent)])
+    other = Agentwatch([agent_spec(agent)])
+    i = other.argv.index("--pin-dir")
+    other.argv[i + 1] = aw.pin_dir
+    r = run_cmd(other.argv + ["--duration", "2"], timeout=30)
+    eq(r.returncode, 1, "second collector on the same pins exits 1")
+    check(b"in use by a running agentwatch" in r.stderr, "it says why: %r" % r.stderr[-500:])
+    check(os.path.exists(os.path.join(aw.pin_dir, "sessions")), "the first one's pins are intact")
+    run_agent(agent, cwd=ws)
+    aw.wait_for(is_exec(contains="pinmark"), "the first collector still reports")
+
+
 if __name__ == "__main__":
     sys.exit(main())

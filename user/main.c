@@ -374,12 +374,14 @@ static int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state-dir", required_argument, NULL, 'S' },
+		{ "control", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *state_dir = DEFAULT_STATE_DIR;
-	char path[PATH_MAX], *buf = NULL;
+	const char *state_dir = DEFAULT_STATE_DIR, *ctl = CONTROL_DEFAULT_PATH;
+	char path[PATH_MAX], *buf = NULL, *reply = NULL;
+	char *req[] = { "status", NULL };
 	bool json = false;
 	size_t len;
 	int c, err;
@@ -389,12 +391,30 @@ static int cmd_status(int argc, char **argv)
 		switch (c) {
 		case 'S': state_dir = optarg; break;
 		case 'j': json = true; break;
-		case 'h': puts("usage: agentwatch status [--state-dir DIR] [--json]"); return 0;
+		case 'C': ctl = optarg; break;
+		case 'h': puts("usage: agentwatch status [--control PATH] [--state-dir DIR] [--json]");
+			  return 0;
 		default: return 2;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/status.json", state_dir);
-	err = read_file_capped(path, 4 << 20, &buf, &len);
+	/* Fresh from the running collector if it answers; else the status.json
+	 * it last wrote (which says "running": false after a clean stop). */
+	static const char pfx[] = "{\"ok\":true,\"status\":";
+	if (control_request(ctl, 1, req, 2000, &reply) == 0 && !strncmp(reply, pfx, strlen(pfx)) &&
+	    strlen(reply) > strlen(pfx) + 1) {
+		len = strlen(reply) - strlen(pfx) - 1; /* drop the closing brace */
+		buf = malloc(len + 1);
+		if (buf) {
+			memcpy(buf, reply + strlen(pfx), len);
+			buf[len] = '\0';
+		}
+	}
+	free(reply);
+	err = 0;
+	if (!buf) {
+		snprintf(path, sizeof(path), "%s/status.json", state_dir);
+		err = read_file_capped(path, 4 << 20, &buf, &len);
+	}
 	if (err) {
 		if (json)
 			printf("{\"error\":\"no status: %s\"}\n", strerror(-err));
@@ -407,6 +427,8 @@ static int cmd_status(int argc, char **argv)
 	 * the JSON form.  The text form is the same content, one field a line. */
 	if (json) {
 		fputs(buf, stdout);
+		if (len && buf[len - 1] != '\n')
+			putchar('\n');
 	} else {
 		size_t i;
 		int depth = 0;

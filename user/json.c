@@ -71,6 +71,20 @@ static bool is_c1(const unsigned char *s, size_t len)
 	return len == 2 && s[0] == 0xc2 && s[1] <= 0x9f;
 }
 
+/*
+ * Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) make a
+ * terminal draw text in an order other than the bytes': an argv can look
+ * like a harmless command while it is not.  The terminal view escapes them
+ * and the JSON writes them as \\u escapes: the decoded string is the same.
+ */
+static bool is_bidi(const unsigned char *s, size_t len)
+{
+	if (len != 3 || s[0] != 0xe2)
+		return false;
+	return (s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+	       (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9);
+}
+
 struct jsonw *jsonw__new(void)
 {
 	struct jsonw *w = calloc(1, sizeof(*w));
@@ -226,13 +240,15 @@ static void put_escaped(struct jsonw *w, const unsigned char *s, size_t n)
 			continue;
 		}
 		len = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
-		if (c >= 0x80 && len && !is_c1(s + i, len)) {
+		if (c >= 0x80 && len && !is_c1(s + i, len) && !is_bidi(s + i, len)) {
 			i += len;
 			continue;
 		}
 		put(w, s + run, i - run);
 		if (c < 0x80)
 			escape_ascii(w, c);
+		else if (len == 3) /* bidi control U+20xx */
+			put_u(w, 0x20, ((s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f)) & 0xff);
 		else if (len)
 			put_u(w, 0x00, s[i + 1]);
 		else
@@ -383,7 +399,7 @@ static size_t text_unit(const unsigned char *s, size_t n, char unit[4], size_t *
 		memcpy(unit, "\\\\", 2);
 		return 2;
 	}
-	if (len && s[0] >= 0x20 && s[0] != 0x7f && !is_c1(s, len)) {
+	if (len && s[0] >= 0x20 && s[0] != 0x7f && !is_c1(s, len) && !is_bidi(s, len)) {
 		memcpy(unit, s, len);
 		*used = len;
 		return len;

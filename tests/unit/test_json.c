@@ -837,3 +837,25 @@ void test_text_escape_random_is_clean(void)
 				     (unsigned char)out[i + 1] <= 0x9f);
 	}
 }
+
+/* A right-to-left override could make `rm -rf /` read differently on a
+ * terminal: the text view escapes bidi controls byte by byte. */
+void test_text_escape_bidi_controls(void)
+{
+	char out[128];
+
+	text_escape("a\xe2\x80\xae" "b\xe2\x81\xa6" "c\xe2\x80\x8b", 12, out, sizeof(out));
+	/* U+202E and U+2066 escaped; U+200B (zero width space) is not bidi */
+	ASSERT_EQ_STR(out, "a\\xe2\\x80\\xaeb\\xe2\\x81\\xa6c\xe2\x80\x8b");
+}
+
+void test_json_bidi_controls_escaped(void)
+{
+	const char *e = enc("x\xe2\x80\xae" "y\xe2\x81\xa9", 8);
+	unsigned char out[16];
+
+	ASSERT_NOT_NULL(e);
+	ASSERT_EQ_STR(e, "\"x\\u202ey\\u2069\"");
+	ASSERT_EQ_INT(json_decode(e, out), 8);
+	ASSERT_EQ_MEM(out, "x\xe2\x80\xae" "y\xe2\x81\xa9", 8);
+}

@@ -80,7 +80,7 @@ $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(OUTPUT)/agentwatch.skel.h | $(OUTPUT
 
 agentwatch: $(USER_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -lpthread -o $@
 
 # Unit tests: plain userspace modules under ASan and UBSan.  Tests are found
 # by name (every `void test_*(void)` in tests/unit/), so none is forgotten.

@@ -27,6 +27,9 @@ CLANG_BPF_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 
 LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+# libcrypto for the audit log's SHA-256 chain (a well-kept implementation
+# beats a hand-written one), zlib for its compressed segments.
+EXTRA_LIBS    := -lcrypto -lz -lpthread
 
 CFLAGS   ?= -g -O2
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -80,7 +83,7 @@ $(OUTPUT)/user/%.o: user/%.c $(USER_HDRS) $(OUTPUT)/agentwatch.skel.h | $(OUTPUT
 
 agentwatch: $(USER_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) $(EXTRA_LIBS) -o $@
 
 # Unit tests: plain userspace modules under ASan and UBSan.  Tests are found
 # by name (every `void test_*(void)` in tests/unit/), so none is forgotten.
@@ -91,7 +94,7 @@ $(OUTPUT)/unit/tests.inc: $(UNIT_SRCS) | $(OUTPUT)/unit
 $(OUTPUT)/unit/unit-tests: $(UNIT_SRCS) $(USER_PURE) $(USER_HDRS) tests/unit/test.h $(OUTPUT)/unit/tests.inc
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CLANG) -g -O1 $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -I$(OUTPUT)/unit \
-		-Itests/unit $(UNIT_SRCS) $(USER_PURE) -o $@
+		-Itests/unit $(UNIT_SRCS) $(USER_PURE) $(EXTRA_LIBS) -o $@
 
 # Fuzz targets: libFuzzer with ASan and UBSan over the parsers.
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -104,7 +107,7 @@ $(OUTPUT)/fuzz:
 $(OUTPUT)/fuzz/%: tests/fuzz/%.c $(USER_PURE) $(USER_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) -o $@
+		$(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
 
 fuzz: deps-test $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)

@@ -11,7 +11,7 @@ what=${1:-build}
 # command-or-file:package pairs
 need="clang:clang llc:llvm bpftool:bpftool pkg-config:pkg-config
 /usr/include/bpf/libbpf.h:libbpf-dev /usr/include/libelf.h:libelf-dev
-/usr/include/zlib.h:zlib1g-dev make:make cc:gcc"
+/usr/include/zlib.h:zlib1g-dev /usr/include/openssl/evp.h:libssl-dev make:make cc:gcc"
 if [ "$what" = test ] || [ "$what" = bench ]; then
 	need="$need python3:python3 bash:bash"
 	# ASan/UBSan runtime for the unit tests and libFuzzer for `make fuzz`

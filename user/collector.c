@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "agents.h"
+#include "auditlog.h"
 #include "collector.h"
 #include "control.h"
 #include "decode.h"
@@ -123,6 +124,9 @@ struct collector {
 	struct vcounters vc;
 	struct recent recent[RECENT_MAX];
 	uint64_t recent_seq;
+	struct auditlog *log;
+	bool durable;          /* the record being finished carries a verdict that acts */
+	uint64_t log_errors;   /* appends the log refused (full disk, ...): counted, never fatal */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -468,6 +472,12 @@ static void finish_json(struct collector *c)
 	}
 	d = jsonw__data(c->jw, &len);
 	recent_push(c, d, len);
+	/* The durable log gets every record; one that carries a verdict that
+	 * acts (pause, kill, deny...) is fsynced before we go on.  A failing
+	 * log (full disk) is counted and never stops enforcement. */
+	if (c->log && auditlog__append(c->log, d, len, c->durable))
+		c->log_errors++;
+	c->durable = false;
 	if (c->text)
 		return;
 	if (fwrite(d, 1, len, c->out) != len || fputc('\n', c->out) == EOF)
@@ -706,6 +716,8 @@ static void json_outcome(struct collector *c, const struct outcome *o)
 		return;
 	jsonw__key(c->jw, "verdict");
 	jsonw__str(c->jw, rule_action_name(o->verdict));
+	if (o->verdict >= RA_PAUSE)
+		c->durable = true;
 	if (o->res.would != o->verdict) {
 		jsonw__key(c->jw, "would");
 		jsonw__str(c->jw, rule_action_name(o->res.would));
@@ -829,6 +841,7 @@ static void out_resolution(struct collector *c, const struct pending *pd, const 
 		fputc('\n', c->out);
 	}
 	json_common(c, "verdict", &h, s, p ? p->ppid : 0);
+	c->durable = true;
 	json_proc_image(c, p);
 	jsonw__key(c->jw, "pending_id");
 	jsonw__u64(c->jw, pd->id);
@@ -2611,6 +2624,24 @@ static void write_status(struct collector *c, bool final)
 	VC(protected_stops);
 #undef VC
 	jsonw__obj_end(w);
+	jsonw__key(w, "log");
+	if (c->log) {
+		struct auditlog_stats ls;
+
+		auditlog__stats(c->log, &ls);
+		jsonw__obj_begin(w);
+		jsonw__key(w, "dir"); jsonw__str(w, c->o->log_dir);
+		jsonw__key(w, "head"); jsonw__str(w, auditlog__head(c->log));
+		jsonw__key(w, "records"); jsonw__u64(w, ls.records);
+		jsonw__key(w, "segments"); jsonw__u64(w, ls.segments);
+		jsonw__key(w, "dropped"); jsonw__u64(w, ls.enospc_dropped);
+		jsonw__key(w, "write_errors"); jsonw__u64(w, ls.write_errors);
+		jsonw__key(w, "torn_cut"); jsonw__u64(w, ls.torn_cut);
+		jsonw__key(w, "append_errors"); jsonw__u64(w, c->log_errors);
+		jsonw__obj_end(w);
+	} else {
+		jsonw__null(w);
+	}
 	jsonw__key(w, "process_table");
 	jsonw__obj_begin(w);
 	jsonw__key(w, "live"); jsonw__u64(w, st.live);
@@ -2730,6 +2761,20 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		goto cleanup;
 	if ((err = open_output(c)))
 		goto cleanup;
+	if (o->log_dir && *o->log_dir) {
+		struct auditlog_opts lo = {
+			.dir = o->log_dir,
+			.segment_bytes = o->log_segment_bytes,
+			.retain_bytes = o->log_retain_bytes,
+		};
+		int lerr = auditlog__open(&lo, &c->log);
+
+		/* Enforcement matters more than the log: run without it, say so,
+		 * and show it in status ("log": null). */
+		if (lerr)
+			fprintf(stderr, "agentwatch: cannot open the audit log in %s: %s; running "
+				"without a durable log\n", o->log_dir, strerror(-lerr));
+	}
 	if (o->state_dir && *o->state_dir && mkdir_p(o->state_dir, 0700)) {
 		err = -errno;
 		fprintf(stderr, "agentwatch: failed to create state dir %s: %s\n", o->state_dir,
@@ -2812,6 +2857,8 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		}
 		if (c->control)
 			control__process(c->control);
+		if (c->log)
+			auditlog__tick(c->log, now_ns(CLOCK_REALTIME) / 1000000);
 		if (reload_flag) {
 			char msg[768];
 
@@ -2845,6 +2892,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	print_counters(c);
 cleanup:
 	control__free(c->control);
+	auditlog__free(c->log);
 	sensor__free(c->sensor);
 	if (c->out && c->out != stdout)
 		fclose(c->out);

@@ -41,6 +41,11 @@ struct collector_opts {
 	bool monitor;                     /* --mode monitor: report, never act */
 	uint32_t pause_timeout_s;         /* pause default when a rule names none */
 	const char *control_path;         /* "" or NULL: no control socket */
+
+	/* audit log (user/auditlog.c) */
+	const char *log_dir;              /* NULL: no durable log */
+	uint64_t log_segment_bytes;       /* 0: default */
+	uint64_t log_retain_bytes;        /* 0: default */
 };
 
 int collector_run(const struct collector_opts *opts, const char *default_agents);

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "agentwatch.h"
+#include "auditlog.h"
 #include "collector.h"
 #include "control.h"
 #include "json.h"
@@ -26,6 +27,7 @@
 
 #define AGENTWATCH_VERSION "0.1.0"
 #define DEFAULT_STATE_DIR "/run/agentwatch"
+#define DEFAULT_LOG_DIR "/var/lib/agentwatch/log"
 
 struct cmd {
 	const char *name;
@@ -87,7 +89,8 @@ enum {
 	OPT_AGENTS_FILE = 256, OPT_NO_DEFAULT_AGENTS, OPT_SESSION_ROOT, OPT_FORMAT, OPT_PIN_DIR,
 	OPT_STATE_DIR, OPT_MAX_PROCS, OPT_RINGBUF_MB, OPT_NO_NETWORK, OPT_FORKS, OPT_DURATION,
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
-	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER,
+	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER, OPT_LOG_DIR,
+	OPT_NO_LOG,
 };
 
 static const struct option run_opts[] = {
@@ -115,6 +118,8 @@ static const struct option run_opts[] = {
 	{ "fallback", required_argument, NULL, OPT_FALLBACK },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "breaker", required_argument, NULL, OPT_BREAKER },
+	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+	{ "no-log", no_argument, NULL, OPT_NO_LOG },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -148,6 +153,8 @@ static const char run_usage[] =
 "      --fallback kill|allow  what the kernel does with a gated exec when the\n"
 "                             collector stops answering (default kill)\n"
 "      --control PATH         control socket (default " CONTROL_DEFAULT_PATH ")\n"
+"      --log-dir DIR          durable, hash-chained audit log (default " DEFAULT_LOG_DIR ")\n"
+"      --no-log               no durable log\n"
 "      --breaker N/MS|off     stop a session process at its Nth deletion within MS\n"
 "                             milliseconds (default 25/1000)\n"
 "  -v, --verbose              libbpf debug output and verifier logs\n";
@@ -178,6 +185,7 @@ static int cmd_run(int argc, char **argv)
 	o.control_path = CONTROL_DEFAULT_PATH;
 	o.sensor.gate_fallback = AW_FALLBACK_KILL;
 	o.sensor.net_enforce = true;
+	o.log_dir = DEFAULT_LOG_DIR;
 	o.sensor.breaker_n = 25;
 	o.sensor.breaker_window_ns = 1000000000ull;
 	optind = 1;
@@ -263,6 +271,8 @@ static int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_CONTROL: o.control_path = optarg; break;
+		case OPT_LOG_DIR: o.log_dir = optarg; break;
+		case OPT_NO_LOG: o.log_dir = NULL; break;
 		case OPT_BREAKER: {
 			char nbuf[32], *slash;
 			uint64_t ms;
@@ -873,6 +883,64 @@ static int cmd_rules(int argc, char **argv)
 	return 2;
 }
 
+/* ---- log ------------------------------------------------------------------------- */
+
+static int log_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "log-dir", required_argument, NULL, 'd' },
+		{ "head", required_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 },
+	};
+	const char *dir = DEFAULT_LOG_DIR, *head = NULL;
+	struct auditlog_verify v;
+	bool json = false;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'H': head = optarg; break;
+		case 'j': json = true; break;
+		default:
+			fputs("usage: agentwatch log verify [--log-dir DIR] [--head HEX] [--json]\n", stderr);
+			return 2;
+		}
+	}
+	memset(&v, 0, sizeof(v));
+	r = head ? auditlog_verify_head(dir, head, &v) : auditlog_verify(dir, &v);
+	if (json) {
+		struct jsonw *w = jsonw__new();
+
+		jsonw__obj_begin(w);
+		jsonw__key(w, "ok"); jsonw__bool(w, r == 0);
+		jsonw__key(w, "records"); jsonw__u64(w, v.records);
+		jsonw__key(w, "segments"); jsonw__u64(w, v.segments);
+		jsonw__key(w, "problem"); jsonw__str(w, r ? v.problem : NULL);
+		jsonw__obj_end(w);
+		puts(jsonw__data(w, NULL));
+		jsonw__free(w);
+	} else if (r == 0) {
+		printf("%s: intact: %llu records in %llu segments\n", dir,
+		       (unsigned long long)v.records, (unsigned long long)v.segments);
+	} else {
+		printf("%s: %s\n", dir, v.problem[0] ? v.problem : strerror(-r));
+	}
+	return r ? 1 : 0;
+}
+
+static int cmd_log(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "verify"))
+		return log_verify(argc - 1, argv + 1);
+	fputs("usage: agentwatch log verify [--log-dir DIR] [--head HEX] [--json]\n"
+	      "  verify  recompute the hash chain over every segment; report the first damage\n",
+	      stderr);
+	return 2;
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	printf("agentwatch %s\n", AGENTWATCH_VERSION);
@@ -889,6 +957,7 @@ static const struct cmd cmds[] = {
 	{ "deny", cmd_deny, "ID", "kill a paused command" },
 	{ "reload", cmd_reload, "", "reload the rules (a failed reload keeps the old ones)" },
 	{ "rules", cmd_rules, "check|test|match ...", "validate, test, and try the rules" },
+	{ "log", cmd_log, "verify ...", "check the audit log's hash chain" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "this list" },
 };

@@ -233,8 +233,9 @@ class Agentwatch:
         for a in agents:
             self.argv += ["--agent", a]
         self.control = os.path.join(self.dir, "ctl", "control.sock")
+        self.log_dir = os.path.join(self.dir, "log")
         self.argv += ["--pin-dir", self.pin_dir, "--state-dir", self.state_dir, "-o", self.out,
-                      "--control", self.control]
+                      "--control", self.control, "--log-dir", self.log_dir]
         # Recording tests run without rules; enforcement tests pass --rules.
         if "--rules" not in extra:
             self.argv.append("--no-rules")
@@ -1844,6 +1845,39 @@ def test_second_collector_on_same_pins_is_refused():
     check(os.path.exists(os.path.join(aw.pin_dir, "sessions")), "the first one's pins are intact")
     run_agent(agent, cwd=ws)
     aw.wait_for(is_exec(contains="pinmark"), "the first collector still reports")
+
+
+def test_audit_log_records_verdicts_and_detects_tampering():
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    open(os.path.join(scratch, "k"), "w").close()
+    agent = fake_agent("/bin/rm -rf %s; /bin/true logmark; exit 0" % sq(scratch))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE)])
+    run_agent(agent, cwd=ws)
+    aw.wait_for(is_exec(contains="logmark"), "the marker exec")
+    aw.stop()
+    r = run_cmd([AGENTWATCH, "log", "verify", "--log-dir", aw.log_dir, "--json"])
+    rep = json.loads(r.stdout.decode())
+    eq((r.returncode, rep.get("ok")), (0, True), "verify of an untouched log: %r" % rep)
+    lines = []
+    for name in sorted(os.listdir(aw.log_dir)):
+        path = os.path.join(aw.log_dir, name)
+        if name.endswith(".jsonl"):
+            lines += open(path, "rb").read().splitlines()
+    kill = [l for l in lines if b'"verdict":"kill"' in l and scratch.encode() in l]
+    check(kill, "the kill verdict is in the durable log")
+    check(any(b"logmark" in l for l in lines), "the marker exec is in the durable log")
+    # Change one byte of the kill record: verify names the damage.
+    seg = [n for n in sorted(os.listdir(aw.log_dir)) if n.endswith(".jsonl")][-1]
+    path = os.path.join(aw.log_dir, seg)
+    data = open(path, "rb").read()
+    i = data.index(b'"verdict":"kill"')
+    with open(path, "wb") as f:
+        f.write(data[:i] + b'"verdict":"allo"' + data[i + len(b'"verdict":"kill"'):])
+    r = run_cmd([AGENTWATCH, "log", "verify", "--log-dir", aw.log_dir, "--json"])
+    rep = json.loads(r.stdout.decode())
+    eq((r.returncode, rep.get("ok")), (1, False), "verify after an edit")
+    check("modified" in (rep.get("problem") or ""), "the edit is reported as modified: %r" % rep)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "control.h"
 #include "json.h"
+#include "logquery.h"
 #include "procscan.h"
 #include "rules.h"
 #include "watch.h"
@@ -931,13 +932,85 @@ static int log_verify(int argc, char **argv)
 	return r ? 1 : 0;
 }
 
+static const char log_usage[] =
+"usage: agentwatch log COMMAND [--log-dir DIR] [--json]\n"
+"  verify [--head HEX]     recompute the hash chain; report the first damage\n"
+"  sessions                the agent sessions: agent, root command, times, counts\n"
+"  show [--session S] [--agent A] [--since T] [--until T] [--rule R] [--pid P] [--type T]\n"
+"                          records matching every filter (T: RFC 3339, or a prefix)\n"
+"  tree SESSION            the session's process tree with exits, verdicts, files, network\n"
+"  timeline SESSION        the session, one line per action, in order\n";
+
+static int log_query(int argc, char **argv, const char *what)
+{
+	static const struct option opts[] = {
+		{ "log-dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "session", required_argument, NULL, 's' },
+		{ "agent", required_argument, NULL, 'a' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "rule", required_argument, NULL, 'r' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "type", required_argument, NULL, 't' },
+		{ 0 },
+	};
+	struct log_filter f = { .pid = -1 };
+	const char *dir = DEFAULT_LOG_DIR;
+	bool json = false;
+	uint64_t v;
+	int c, err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'j': json = true; break;
+		case 's': f.session = optarg; break;
+		case 'a': f.agent = optarg; break;
+		case 'S': f.since = optarg; break;
+		case 'U': f.until = optarg; break;
+		case 'r': f.rule = optarg; break;
+		case 't': f.type = optarg; break;
+		case 'p':
+			if (parse_u64(optarg, &v)) {
+				fputs(log_usage, stderr);
+				return 2;
+			}
+			f.pid = v;
+			break;
+		default:
+			fputs(log_usage, stderr);
+			return 2;
+		}
+	}
+	if (!strcmp(what, "sessions"))
+		err = logquery_sessions(dir, json, stdout);
+	else if (!strcmp(what, "show"))
+		err = logquery_show(dir, &f, json, stdout);
+	else if (optind + 1 != argc) {
+		fputs(log_usage, stderr);
+		return 2;
+	} else if (!strcmp(what, "tree"))
+		err = logquery_tree(dir, argv[optind], json, stdout);
+	else
+		err = logquery_timeline(dir, argv[optind], json, stdout);
+	if (err && err != -ENOENT)
+		fprintf(stderr, "agentwatch log %s: %s: %s\n", what, dir, strerror(-err));
+	return err ? 1 : 0;
+}
+
 static int cmd_log(int argc, char **argv)
 {
+	static const char *const queries[] = { "sessions", "show", "tree", "timeline" };
+	size_t i;
+
 	if (argc >= 2 && !strcmp(argv[1], "verify"))
 		return log_verify(argc - 1, argv + 1);
-	fputs("usage: agentwatch log verify [--log-dir DIR] [--head HEX] [--json]\n"
-	      "  verify  recompute the hash chain over every segment; report the first damage\n",
-	      stderr);
+	for (i = 0; argc >= 2 && i < sizeof(queries) / sizeof(queries[0]); i++)
+		if (!strcmp(argv[1], queries[i]))
+			return log_query(argc - 1, argv + 1, queries[i]);
+	fputs(log_usage, stderr);
 	return 2;
 }
 
@@ -957,7 +1030,7 @@ static const struct cmd cmds[] = {
 	{ "deny", cmd_deny, "ID", "kill a paused command" },
 	{ "reload", cmd_reload, "", "reload the rules (a failed reload keeps the old ones)" },
 	{ "rules", cmd_rules, "check|test|match ...", "validate, test, and try the rules" },
-	{ "log", cmd_log, "verify ...", "check the audit log's hash chain" },
+	{ "log", cmd_log, "verify|sessions|show|tree|timeline", "the audit log: verify it, and ask it what happened" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "this list" },
 };

@@ -61,7 +61,7 @@ static void restore_tty(void)
 	fflush(stdout);
 }
 
-static const char *C(struct view *v, const char *code)
+static const char *C(const struct view *v, const char *code)
 {
 	return v->color ? code : "";
 }
@@ -101,8 +101,10 @@ static void cat_argv(char *line, size_t cap, const struct jnode *argv)
 	}
 }
 
-static void render_event(struct view *v, const struct jnode *r, char *line, size_t cap)
+void render_record_line(const struct jnode *r, bool color, char *line, size_t cap)
 {
+	struct view vv = { .color = color }, *v = &vv;
+
 	const char *type = jnode__str(jnode__get(r, "type"), NULL);
 	const char *t = jnode__str(jnode__get(r, "time"), NULL);
 	const char *agent = jnode__str(jnode__get(r, "agent"), NULL);
@@ -220,7 +222,7 @@ static void refresh(struct view *v)
 		const struct jnode *events = jnode__get(jsonr__root(d), "events");
 
 		for (e = events ? events->child : NULL; e; e = e->next) {
-			render_event(v, e, line, sizeof(line));
+			render_record_line(e, v->color, line, sizeof(line));
 			if (line[0])
 				push_line(v, line);
 		}

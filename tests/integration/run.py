@@ -1880,5 +1880,41 @@ def test_audit_log_records_verdicts_and_detects_tampering():
     check("modified" in (rep.get("problem") or ""), "the edit is reported as modified: %r" % rep)
 
 
+def test_log_queries_reconstruct_the_session():
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    agent = fake_agent("%s -c %s; /bin/true qmark; exit 0" % (BASH, sq("/bin/rm -rf %s; exit 0" % scratch)))
+    name = os.path.basename(agent)
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE)])
+    p = run_agent(agent, cwd=ws)
+    aw.wait_for(is_exec(contains="qmark"), "the marker exec")
+    aw.stop()
+    r = run_cmd([AGENTWATCH, "log", "sessions", "--log-dir", aw.log_dir, "--json"])
+    sessions = json.loads(r.stdout.decode())
+    mine = [x for x in sessions if x.get("agent") == name]
+    eq(len(mine), 1, "one session of the fake agent in log sessions")
+    sess = mine[0]
+    eq((sess.get("root_pid"), sess.get("blocks"), sess.get("workspace")), (p.pid, 1, ws),
+       "session row: root pid, blocks, workspace")
+    check(sess.get("commands", 0) >= 3, "commands counted: %r" % sess)
+    r = run_cmd([AGENTWATCH, "log", "tree", sess["session"], "--log-dir", aw.log_dir])
+    tree = r.stdout.decode()
+    eq(r.returncode, 0, "log tree exit status")
+    lines = tree.splitlines()
+    check(lines and lines[0].split()[0] == str(p.pid), "the tree starts at the agent root: %r" % tree)
+    check(re.search(r"rm -rf %s" % re.escape(scratch), tree), "the blocked rm is in the tree: %r" % tree)
+    check("verdict kill [test-rm-outside]" in tree, "its verdict is under it: %r" % tree)
+    check("killed by signal 9" in tree, "and how it ended: %r" % tree)
+    r = run_cmd([AGENTWATCH, "log", "show", "--log-dir", aw.log_dir, "--rule", "test-rm-outside", "--json"])
+    shown = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    check(shown and all(any(h.get("id") == "test-rm-outside" for h in x.get("rules", [])) for x in shown),
+          "log show --rule returns the records that rule fired on: %r" % shown)
+    r = run_cmd([AGENTWATCH, "log", "timeline", sess["session"], "--log-dir", aw.log_dir])
+    tl = r.stdout.decode().splitlines()
+    check(len(tl) >= 5 and any("qmark" in l for l in tl), "timeline lists the session's actions: %r" % tl)
+    times = [l[:12] for l in tl]
+    check(times == sorted(times), "timeline is in time order: %r" % times)
+
+
 if __name__ == "__main__":
     sys.exit(main())

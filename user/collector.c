@@ -691,6 +691,8 @@ static void json_hits(struct collector *c, const struct match_result *r)
 	}
 }
 
+enum plan { PLAN_NONE, PLAN_CONT, PLAN_HOLD, PLAN_FREEZE, PLAN_KILL };
+
 /* What happened to one event because of the rules, for its record. */
 struct outcome {
 	bool matched;                 /* rules were evaluated */
@@ -700,6 +702,8 @@ struct outcome {
 	const char *fallback;         /* "kill"/"allow" when the kernel decided */
 	uint64_t pending_id;
 	bool late;                    /* enforced after the process had started */
+	enum plan plan;               /* what act_exec() will do */
+	const struct rule_hit *hit;   /* the rule named on the process's stderr */
 };
 
 static void json_outcome(struct collector *c, const struct outcome *o)
@@ -804,9 +808,8 @@ static struct pending *pending_hold(struct collector *c, uint32_t pid, uint64_t 
 	pd->session_id = s ? s->id : 0;
 	pd->since_ns = mono_ns();
 	if (act == RA_FREEZE) {
+		/* the caller stops the rest of the session */
 		copy_str(pd->message, sizeof(pd->message), "session frozen");
-		if (s)
-			signal_session(c, s->id, SIGSTOP, pid);
 	} else {
 		uint32_t t = h && h->pause_timeout_s ? h->pause_timeout_s : c->o->pause_timeout_s;
 
@@ -967,8 +970,14 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 
 /* Act on an exec's verdict.  Gated execs are stopped in the kernel and wait
  * for this; others are already running. */
-static void enforce_exec(struct collector *c, const struct dexec *d, const struct session *s,
-			 struct outcome *o)
+/*
+ * Decide an exec's verdict (plan_exec), write its record, then carry it out
+ * (act_exec): a kill, pause or deny is in the durable log before the
+ * process feels it.  A paused exec's pending entry is made in the plan, so
+ * the record can name its id.
+ */
+static void plan_exec(struct collector *c, const struct dexec *d, const struct session *s,
+		      struct outcome *o)
 {
 	uint32_t pid = d->ev->hdr.pid;
 	uint64_t start = norm_start(c, d->ev->hdr.start);
@@ -982,46 +991,62 @@ static void enforce_exec(struct collector *c, const struct dexec *d, const struc
 	else if (d->ev->flags & AW_EXEC_FALLBACK_ALLOW)
 		o->fallback = "allow";
 	o->verdict = act;
+	o->hit = h;
 	if (o->gated)
 		c->vc.gated++;
 	if (!o->gated) {
 		/* Not stopped: only a kill can still help, and only late. */
 		if (act >= RA_DENY && act != RA_FREEZE) {
 			o->late = true;
-			c->vc.late_kills++;
-			tell_blocked(c, pid, "killed", h, NULL);
-			if (act == RA_KILL_SESSION && s)
-				signal_session(c, s->id, SIGKILL, 0);
-			signal_proc(c, pid, start, SIGKILL);
+			o->plan = PLAN_KILL;
 		}
 		return;
 	}
-	switch (act) {
-	case RA_PAUSE:
-	case RA_FREEZE:
+	if (act == RA_PAUSE || act == RA_FREEZE) {
 		pd = pending_hold(c, pid, start, s, act, h, d->argv.s, d->argv.len);
-		if (!pd) {
-			/* No room to wait for a human: the rule's default decides. */
-			act = h && h->pause_default == RA_NONE ? RA_NONE : RA_KILL;
-			o->verdict = act;
-			goto decided;
+		if (pd) {
+			o->pending_id = pd->id;
+			o->plan = act == RA_FREEZE ? PLAN_FREEZE : PLAN_HOLD;
+			return;
 		}
-		o->pending_id = pd->id;
-		return;
-	default:
-		break;
+		/* No room to wait for a human: the rule's default decides. */
+		act = h && h->pause_default == RA_NONE ? RA_NONE : RA_KILL;
+		o->verdict = act;
 	}
-decided:
-	sensor__gate_done(c->sensor, pid);
-	if (act >= RA_DENY) {
-		tell_blocked(c, pid, "blocked", h, NULL);
-		if (act == RA_KILL_SESSION && s)
-			signal_session(c, s->id, SIGKILL, pid);
-		signal_proc(c, pid, start, SIGKILL);
-		c->vc.killed++;
-	} else {
+	o->plan = act >= RA_DENY ? PLAN_KILL : PLAN_CONT;
+}
+
+static void act_exec(struct collector *c, const struct dexec *d, const struct session *s,
+		     const struct outcome *o)
+{
+	uint32_t pid = d->ev->hdr.pid;
+	uint64_t start = norm_start(c, d->ev->hdr.start);
+
+	switch (o->plan) {
+	case PLAN_NONE:
+	case PLAN_HOLD:
+		return; /* held: stays stopped for a human */
+	case PLAN_FREEZE:
+		if (s)
+			signal_session(c, s->id, SIGSTOP, pid);
+		return;
+	case PLAN_CONT:
+		sensor__gate_done(c->sensor, pid);
 		signal_proc(c, pid, start, SIGCONT);
 		c->vc.allowed++;
+		return;
+	case PLAN_KILL:
+		if (o->gated)
+			sensor__gate_done(c->sensor, pid);
+		tell_blocked(c, pid, o->late ? "killed" : "blocked", o->hit, NULL);
+		if (o->verdict == RA_KILL_SESSION && s)
+			signal_session(c, s->id, SIGKILL, pid);
+		signal_proc(c, pid, start, SIGKILL);
+		if (o->late)
+			c->vc.late_kills++;
+		else
+			c->vc.killed++;
+		return;
 	}
 }
 
@@ -1159,8 +1184,10 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 	memset(&o, 0, sizeof(o));
 	match_exec(c, &d, s, p, exe, cwd, &o);
 	if (s || (d.ev->flags & AW_EXEC_GATED))
-		enforce_exec(c, &d, s, &o);
+		plan_exec(c, &d, s, &o);
 	out_exec(c, &d, s, p, &o);
+	fflush(c->out);
+	act_exec(c, &d, s, &o);
 	free(exe);
 	free(cwd);
 }
@@ -1401,6 +1428,8 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
 			o->verdict = RA_KILL;
 			return;
 		}
+		if (act == RA_FREEZE && s)
+			signal_session(c, s->id, SIGSTOP, pid);
 		o->pending_id = pd->id;
 		return;
 	}

@@ -41,7 +41,8 @@ def start_aw(tmp, agent, rules=None):
     p = subprocess.Popen([AW, "run", "--json", "-o", "/dev/null", "--no-default-agents"] + extra + [
                           "--agent", f"{agent}:{agent}", "--pin-dir", f"/sys/fs/bpf/aw-bench-{os.getpid()}",
                           "--state-dir", os.path.join(tmp, "state"),
-                          "--control", os.path.join(tmp, "ctl", "control.sock")],
+                          "--control", os.path.join(tmp, "ctl", "control.sock"),
+                          "--log-dir", os.path.join(tmp, "log")],
                          stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 30
     while time.time() < deadline:

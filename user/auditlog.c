@@ -461,6 +461,31 @@ static int log__failed(struct auditlog *l, int err)
 	return err;
 }
 
+/*
+ * A write that stopped partway (the disk filled up) left half a line at the
+ * end of the file.  Cut the file back to the last whole line and keep that
+ * line queued from its start: if the disk stays full until we exit (or
+ * crash), the file still ends on a record boundary and verifies, instead of
+ * looking truncated.  Shrinking a file needs no free space.
+ */
+static void log__rewind_partial(struct auditlog *l)
+{
+	size_t keep = l->out_off;
+	off_t end;
+
+	while (keep > 0 && l->out[keep - 1] != '\n')
+		keep--;
+	if (keep == l->out_off)
+		return; /* nothing half-written */
+	end = lseek(l->fd, 0, SEEK_END);
+	if (end < 0 || (size_t)end < l->out_off - keep)
+		return;
+	if (ftruncate(l->fd, end - (off_t)(l->out_off - keep)) == 0) {
+		l->st.bytes -= l->out_off - keep;
+		l->out_off = keep;
+	}
+}
+
 /* Write what is queued; a partial write keeps the rest queued, so the file
  * only ever grows by a prefix of the chained lines. */
 static int log__flush(struct auditlog *l, bool sync)
@@ -472,8 +497,12 @@ static int log__flush(struct auditlog *l, bool sync)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return log__failed(l, n < 0 ? -errno : -EIO);
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			log__rewind_partial(l);
+			return log__failed(l, err);
+		}
 		l->out_off += (size_t)n;
 		l->st.bytes += (uint64_t)n;
 	}

@@ -1916,5 +1916,48 @@ def test_log_queries_reconstruct_the_session():
     check(times == sorted(times), "timeline is in time order: %r" % times)
 
 
+def test_full_log_disk_never_stops_enforcement():
+    """The audit log on a 256 KiB tmpfs fills up: records are counted as
+    dropped, the collector keeps running and enforcing, and the chain of
+    what was written still verifies."""
+    mnt = TMP.make("tinylog")
+    r = run_cmd(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", mnt])
+    eq(r.returncode, 0, "mount a small tmpfs (stderr %r)" % r.stderr)
+    try:
+        logdir = os.path.join(mnt, "log")
+        ws = TMP.make("ws")
+        scratch = TMP.make("scratch")
+        open(os.path.join(scratch, "k"), "w").close()
+        # ~600 execs with long argv fill 256 KiB many times over
+        noise = fake_agent("for i in $(seq 600); do /bin/true %s $i; done" % ("x" * 400))
+        killer = fake_agent("/bin/rm -rf %s; exit 0" % sq(scratch))
+        aw = start_agentwatch([agent_spec(noise), agent_spec(killer)],
+                              ["--rules", rules_dir(RM_RULE), "--log-dir", logdir])
+        run_agent(noise, cwd=ws, timeout=60)
+        deadline = time.monotonic() + 10
+        dropped = 0
+        while time.monotonic() < deadline and not dropped:
+            st = json.loads(aw_cli(aw, "status", "--json").stdout.decode() or "{}")
+            dropped = ((st.get("log") or {}).get("dropped") or 0) + \
+                      ((st.get("log") or {}).get("append_errors") or 0)
+            time.sleep(0.2)
+        check(dropped > 0, "records were dropped on the full disk and counted: %r" % st.get("log"))
+        # Still enforcing: the gated rm is killed and its scratch dir survives.
+        run_agent(killer, cwd=ws)
+        check(os.path.exists(os.path.join(scratch, "k")), "enforcement went on with the disk full")
+        aw.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "the rm record on stdout")
+        aw.stop()
+        r = run_cmd([AGENTWATCH, "log", "verify", "--log-dir", logdir, "--json"])
+        rep = json.loads(r.stdout.decode())
+        eq(rep.get("ok"), True, "what reached the full disk still verifies: %r" % rep)
+    finally:
+        for inst in list(INSTANCES):
+            try:
+                inst.stop()
+            except Exception:
+                pass
+        run_cmd(["umount", mnt])
+
+
 if __name__ == "__main__":
     sys.exit(main())

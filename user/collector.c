@@ -571,14 +571,6 @@ out:
 
 /* ---- rules and verdicts ---------------------------------------------------- */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* argv joined with spaces and escaped for a terminal, cut to fit. */
 static void cmdline_of(const char *argv, size_t len, char *out, size_t outlen)
 {
@@ -806,7 +798,7 @@ static struct pending *pending_hold(struct collector *c, uint32_t pid, uint64_t 
 	pd->pid = pid;
 	pd->start = start;
 	pd->session_id = s ? s->id : 0;
-	pd->since_ns = mono_ns();
+	pd->since_ns = now_ns(CLOCK_MONOTONIC);
 	if (act == RA_FREEZE) {
 		/* the caller stops the rest of the session */
 		copy_str(pd->message, sizeof(pd->message), "session frozen");
@@ -833,10 +825,8 @@ static void out_resolution(struct collector *c, const struct pending *pd, const 
 	struct aw_event_hdr h = { .pid = pd->pid, .tid = pd->pid };
 	struct session *s = session_for(c, pd->session_id);
 	struct proc *p = proctable__lookup(c->pt, pd->pid, pd->start);
-	struct timespec ts;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	h.ts = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	h.ts = now_ns(CLOCK_BOOTTIME);
 	if (c->text) {
 		text_head(c, &h, s, "verdict", C_RED);
 		fprintf(c->out, "#%llu %s by %s [%s] %s", (unsigned long long)pd->id, verdict, by,
@@ -855,7 +845,7 @@ static void out_resolution(struct collector *c, const struct pending *pd, const 
 	jsonw__key(c->jw, "rule");
 	jsonw__str(c->jw, pd->rule);
 	jsonw__key(c->jw, "waited_ms");
-	jsonw__u64(c->jw, (mono_ns() - pd->since_ns) / 1000000);
+	jsonw__u64(c->jw, (now_ns(CLOCK_MONOTONIC) - pd->since_ns) / 1000000);
 	json_lineage(c, p, s);
 	finish_json(c);
 }
@@ -888,7 +878,7 @@ static void pending_resolve(struct collector *c, struct pending *pd, bool allow,
 
 static void pending_expire(struct collector *c)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	size_t i;
 
 	for (i = 0; i < MAX_PENDING; i++) {
@@ -2290,7 +2280,7 @@ static bool control_allow(void *ctx, const struct control_peer *peer, const char
 
 static void json_pending(struct collector *c, struct jsonw *w)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	size_t i;
 
 	jsonw__key(w, "pending");
@@ -2507,12 +2497,7 @@ static void replay_orphan(struct collector *c, uint32_t pid)
 	ev = (struct aw_exec_event *)buf;
 	ev->hdr.type = AW_EV_EXEC;
 	ev->hdr.size = size;
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_BOOTTIME, &ts);
-		ev->hdr.ts = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	}
+	ev->hdr.ts = now_ns(CLOCK_BOOTTIME);
 	ev->hdr.pid = ev->hdr.tid = pid;
 	ev->hdr.start = pi.start_ns;
 	ev->hdr.session_id = ks.id;
@@ -2544,11 +2529,9 @@ static void resume_after_gap(struct collector *c)
 	n = sensor__orphans(c->sensor, &pids);
 	if (took || n) {
 		struct aw_event_hdr h = {0};
-		struct timespec ts;
 		char from[48];
 
-		clock_gettime(CLOCK_BOOTTIME, &ts);
-		h.ts = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		h.ts = now_ns(CLOCK_BOOTTIME);
 		h.pid = getpid();
 		if (c->text) {
 			text_head(c, &h, NULL, "gap", C_RED);
@@ -2580,14 +2563,6 @@ static void resume_after_gap(struct collector *c)
 }
 
 /* ---- status ------------------------------------------------------------- */
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 
 static void write_status(struct collector *c, bool final)

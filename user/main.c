@@ -328,7 +328,6 @@ static int cmd_exec(int argc, char **argv)
 	const char *agent = "declared", *pin_dir = SENSOR_DEFAULT_PIN_DIR;
 	struct aw_session s = {0};
 	struct procinfo pi;
-	struct timespec ts;
 	__u32 me = getpid();
 	int c, fd;
 
@@ -355,8 +354,7 @@ static int cmd_exec(int argc, char **argv)
 			pin_dir, strerror(-fd));
 		return 1;
 	}
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	s.id = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	s.id = now_ns(CLOCK_BOOTTIME);
 	s.root_tgid = me;
 	s.reason = AW_REASON_DECLARED_EXEC;
 	s.flags = AW_SESS_UNANNOUNCED;

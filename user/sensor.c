@@ -778,12 +778,9 @@ int sensor__set_protected(struct sensor *s, const struct aw_prot_key *k,
 
 int sensor__heartbeat(struct sensor *s)
 {
-	struct timespec ts;
+	__u64 now = now_ns(CLOCK_BOOTTIME);
 	__u32 zero = 0;
-	__u64 now;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	now = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &now, BPF_ANY))
 		return -errno;
 	return 0;
@@ -809,21 +806,28 @@ int sensor__sessions_each(struct sensor *s, int (*fn)(uint32_t tgid, const struc
 	return 0;
 }
 
+struct members {
+	uint64_t id;
+	uint32_t *out;
+	size_t n, max;
+};
+
+static int member_of(uint32_t tgid, const struct aw_session *ks, void *ctx)
+{
+	struct members *m = ctx;
+
+	if (ks->id == m->id)
+		m->out[m->n++] = tgid;
+	return m->n >= m->max;
+}
+
 size_t sensor__session_members(struct sensor *s, uint64_t id, uint32_t *out, size_t max)
 {
-	int fd = bpf_map__fd(s->skel->maps.sessions);
-	__u32 key, next;
-	struct aw_session v;
-	bool first = true;
-	size_t n = 0;
+	struct members m = { id, out, 0, max };
 
-	while (n < max && bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
-		first = false;
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &v) == 0 && v.id == id)
-			out[n++] = key;
-	}
-	return n;
+	if (max)
+		sensor__sessions_each(s, member_of, &m);
+	return m.n;
 }
 
 int sensor__counters(struct sensor *s, uint64_t out[AW_CNT_MAX])

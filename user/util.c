@@ -111,11 +111,11 @@ void format_rfc3339_ns(uint64_t unix_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%09lluZ", date, (unsigned long long)(unix_ns % 1000000000ull));
 }
 
-static uint64_t ts_ns(clockid_t c)
+uint64_t now_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(c, &ts);
+	clock_gettime(clk, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
@@ -127,9 +127,9 @@ uint64_t boot_to_realtime_offset(void)
 	int i;
 
 	for (i = 0; i < 5; i++) {
-		uint64_t b1 = ts_ns(CLOCK_BOOTTIME);
-		uint64_t r = ts_ns(CLOCK_REALTIME);
-		uint64_t b2 = ts_ns(CLOCK_BOOTTIME);
+		uint64_t b1 = now_ns(CLOCK_BOOTTIME);
+		uint64_t r = now_ns(CLOCK_REALTIME);
+		uint64_t b2 = now_ns(CLOCK_BOOTTIME);
 
 		if (b2 - b1 < best_gap) {
 			best_gap = b2 - b1;

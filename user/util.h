@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* strlcpy that says whether it fit.  Always NUL-terminates when len > 0. */
 bool copy_str(char *dst, size_t len, const char *src);
@@ -24,6 +25,9 @@ int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, 
 
 /* RFC 3339 UTC with nanoseconds: 2026-11-29T16:22:04.123456789Z.  buf >= 32. */
 void format_rfc3339_ns(uint64_t unix_ns, char *buf, size_t len);
+
+/* The clock's time in ns (CLOCK_BOOTTIME matches bpf_ktime_get_boot_ns()). */
+uint64_t now_ns(clockid_t clk);
 
 /* Offset to add to a CLOCK_BOOTTIME timestamp to get CLOCK_REALTIME. */
 uint64_t boot_to_realtime_offset(void);

@@ -178,6 +178,7 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 	__u64 id = bpf_get_current_pid_tgid();
 	struct aw_session *sess = session_of(id >> 32);
 	struct file_call c = {};
+	struct aw_config *cfg;
 
 	if (!sess)
 		return 0;
@@ -187,11 +188,15 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 	/* A syscall tracepoint can't stop the syscall that fired it: the
 	 * signal lands on its return, so this first hit completes and nothing
 	 * after it runs until the collector has decided. */
-	c.rule_id = protected_rule(op, dfd, path);
-	if (!c.rule_id && path2)
-		c.rule_id = protected_rule(op, dfd2, path2);
+	/* With no protected paths (the usual case) don't read the path and
+	 * walk the cwd on every deletion of every session process. */
+	cfg = get_config();
+	if (cfg && cfg->n_protected) {
+		c.rule_id = protected_rule(op, dfd, path);
+		if (!c.rule_id && path2)
+			c.rule_id = protected_rule(op, dfd2, path2);
+	}
 	if (c.rule_id) {
-		struct aw_config *cfg = get_config();
 
 		count(AW_CNT_PROTECTED_HITS);
 		if (collector_alive()) {

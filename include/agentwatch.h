@@ -287,7 +287,7 @@ struct aw_config {
 	__u32 net_enforce;    /* 0: deny rules only report (monitor mode) */
 	__u64 heartbeat_stale_ns; /* heartbeat older than this: collector gone */
 	__u32 breaker_n;      /* deletions per window that trip the breaker; 0 = off */
-	__u32 _pad;
+	__u32 n_protected;    /* entries in protected_paths: 0 skips the lookup */
 	__u64 breaker_window_ns;
 	__u64 build_id;       /* hash of the BPF object: a restarted collector reattaches
 			       * to pinned programs only if they are its own build */

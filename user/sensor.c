@@ -769,10 +769,20 @@ int sensor__set_protected(struct sensor *s, const struct aw_prot_key *k,
 	int fd = bpf_map__fd(s->skel->maps.protected_paths);
 	size_t i;
 
+	int cfd = bpf_map__fd(s->skel->maps.aw_config);
+	struct aw_config cfg;
+	__u32 zero = 0;
+
 	map_clear(fd, sizeof(*k));
 	for (i = 0; i < n; i++)
 		if (bpf_map_update_elem(fd, &k[i], &v[i], BPF_ANY))
 			return -errno;
+	/* Tell the kernel whether there is anything to look up at all. */
+	if (bpf_map_lookup_elem(cfd, &zero, &cfg))
+		return -errno;
+	cfg.n_protected = n;
+	if (bpf_map_update_elem(cfd, &zero, &cfg, BPF_ANY))
+		return -errno;
 	return 0;
 }
 

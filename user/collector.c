@@ -621,14 +621,9 @@ static void tell_blocked(struct collector *c, uint32_t pid, const char *what,
 	char line[RULE_MESSAGE_MAX + 256];
 	int n;
 
-	if (h) {
-		const char *msg = h->message;
-
-		if (!strncmp(msg, "agentwatch: ", 12))
-			msg += 12; /* rule messages may carry the prefix already */
+	if (h)
 		n = snprintf(line, sizeof(line), "agentwatch: %s by rule %s (%s): %s%s\n", what, h->id,
-			     h->severity, msg, extra ? extra : "");
-	}
+			     h->severity, h->message, extra ? extra : "");
 	else
 		n = snprintf(line, sizeof(line), "agentwatch: %s%s\n", what, extra ? extra : "");
 	if (n < 0)

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "control.h"
 #include "json.h"
+#include "jsonr.h"
 #include "logquery.h"
 #include "procscan.h"
 #include "rules.h"
@@ -525,81 +526,67 @@ static int control_cmd(const char *path, int argc, char **argv, bool json,
 	return err;
 }
 
-/* Minimal reader for the flat fields of our own replies (text mode only;
- * --json hands the reply over untouched). */
-static bool json_field(const char *obj, const char *key, char *out, size_t len)
+/* A reply's fields, through the JSON reader (text mode only; --json hands
+ * the reply over untouched). */
+static const char *reply_str(const struct jnode *n, const char *key, char *buf, size_t len)
 {
-	char pat[64];
-	const char *p;
-	size_t o = 0;
+	size_t l;
+	const char *v = jnode__str(jnode__get(n, key), &l);
 
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(obj, pat);
-	if (!p)
-		return false;
-	p += strlen(pat);
-	if (*p == '"') {
-		for (p++; *p && *p != '"' && o + 1 < len; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			out[o++] = *p;
-		}
-	} else {
-		while (*p && *p != ',' && *p != '}' && o + 1 < len)
-			out[o++] = *p++;
-	}
-	out[o] = '\0';
-	return true;
+	if (!v)
+		return "";
+	text_escape(v, l, buf, len);
+	return buf;
 }
 
 static void show_pending(const char *reply)
 {
-	const char *p = strstr(reply, "\"pending\":[");
+	struct jdoc *d = jsonr__parse(reply, strlen(reply), NULL, 0);
+	const struct jnode *list = jnode__get(jsonr__root(d), "pending"), *p;
 	int n = 0;
 
-	if (!p)
-		return;
-	p += strlen("\"pending\":[");
-	while ((p = strstr(p, "{\"id\":"))) {
-		char id[32], pid[32], agent[64], rule[96], cmd[600], age[32], tmo[32], dflt[16];
-		char *esc = NULL;
+	for (p = list ? list->child : NULL; p; p = p->next) {
+		char agent[64], rule[96], cmd[600], dflt[16];
+		const struct jnode *tmo = jnode__get(p, "timeout_ms");
 
-		json_field(p, "id", id, sizeof(id));
-		json_field(p, "pid", pid, sizeof(pid));
-		json_field(p, "agent", agent, sizeof(agent));
-		json_field(p, "rule", rule, sizeof(rule));
-		json_field(p, "command", cmd, sizeof(cmd));
-		json_field(p, "age_ms", age, sizeof(age));
-		json_field(p, "timeout_ms", tmo, sizeof(tmo));
-		if (!json_field(p, "default", dflt, sizeof(dflt)))
-			dflt[0] = '\0';
-		(void)esc;
-		printf("#%-4s pid %-7s %-10s %-28s %6.1fs waiting, %s%s%s  %s\n", id, pid, agent, rule,
-		       atof(age) / 1000, strcmp(tmo, "null") ? "" : "no timeout",
-		       strcmp(tmo, "null") ? dflt : "", strcmp(tmo, "null") ? " at timeout" : "", cmd);
+		reply_str(p, "agent", agent, sizeof(agent));
+		reply_str(p, "rule", rule, sizeof(rule));
+		reply_str(p, "command", cmd, sizeof(cmd));
+		reply_str(p, "default", dflt, sizeof(dflt));
+		printf("#%-4lld pid %-7lld %-10s %-28s %6.1fs waiting, ", (long long)jnode__int(jnode__get(p, "id"), 0),
+		       (long long)jnode__int(jnode__get(p, "pid"), 0), agent, rule,
+		       jnode__int(jnode__get(p, "age_ms"), 0) / 1000.0);
+		if (tmo && tmo->t == J_NUM)
+			printf("%s at timeout", dflt);
+		else
+			printf("no timeout");
+		printf("  %s\n", cmd);
 		n++;
-		p++;
 	}
 	if (!n)
 		puts("no pending verdicts");
+	jsonr__free(d);
 }
 
 static void show_verdict(const char *reply)
 {
-	char id[32], pid[32], v[16];
+	struct jdoc *d = jsonr__parse(reply, strlen(reply), NULL, 0);
+	const struct jnode *r = jsonr__root(d);
+	const char *v = jnode__str(jnode__get(r, "verdict"), NULL);
 
-	json_field(reply, "id", id, sizeof(id));
-	json_field(reply, "pid", pid, sizeof(pid));
-	json_field(reply, "verdict", v, sizeof(v));
-	printf("#%s (pid %s): %s\n", id, pid, !strcmp(v, "allow") ? "allowed, resumed" : "denied, killed");
+	printf("#%lld (pid %lld): %s\n", (long long)jnode__int(jnode__get(r, "id"), 0),
+	       (long long)jnode__int(jnode__get(r, "pid"), 0),
+	       v && !strcmp(v, "allow") ? "allowed, resumed" : "denied, killed");
+	jsonr__free(d);
 }
 
 static void show_message(const char *reply)
 {
+	struct jdoc *d = jsonr__parse(reply, strlen(reply), NULL, 0);
 	char msg[1024];
 
-	if (json_field(reply, "message", msg, sizeof(msg)))
-		puts(msg);
+	puts(reply_str(jsonr__root(d), "message", msg, sizeof(msg)));
+	jsonr__free(d);
 }
 
 static int cmd_pending(int argc, char **argv)

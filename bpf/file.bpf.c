@@ -75,7 +75,7 @@ static __always_inline bool breaker_step(__u32 tgid)
 	struct aw_breaker *b, fresh = {};
 	__u64 now;
 
-	if (!cfg || !cfg->breaker_n)
+	if (!cfg || !cfg->breaker_n || cfg->quiesce)
 		return false;
 	now = bpf_ktime_get_boot_ns();
 	b = bpf_map_lookup_elem(&breaker, &tgid);
@@ -202,7 +202,7 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 		if (collector_alive()) {
 			bpf_send_signal(19 /* SIGSTOP */);
 			flags |= AW_FILE_PROTECTED;
-		} else if (cfg && cfg->gate_fallback == AW_FALLBACK_KILL) {
+		} else if (cfg && !cfg->quiesce && cfg->gate_fallback == AW_FALLBACK_KILL) {
 			bpf_send_signal(9 /* SIGKILL */);
 			flags |= AW_FILE_PROTECTED | AW_FILE_PROT_KILLED;
 		}

@@ -131,7 +131,8 @@ static __always_inline bool collector_alive(void)
 	__u32 zero = 0;
 	__u64 *hb = bpf_map_lookup_elem(&heartbeat, &zero);
 
-	return cfg && hb && *hb && bpf_ktime_get_boot_ns() - *hb < cfg->heartbeat_stale_ns;
+	return cfg && !cfg->quiesce && hb && *hb &&
+	       bpf_ktime_get_boot_ns() - *hb < cfg->heartbeat_stale_ns;
 }
 
 static __always_inline struct aw_session *session_of(__u32 tgid)

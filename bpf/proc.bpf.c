@@ -80,6 +80,8 @@ static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid)
 	__u64 *hb = bpf_map_lookup_elem(&heartbeat, &zero);
 	__u64 now = bpf_ktime_get_boot_ns();
 
+	if (cfg->quiesce)
+		return 0;
 	if (hb && *hb && now - *hb < cfg->heartbeat_stale_ns) {
 		bpf_send_signal(19 /* SIGSTOP */);
 		bpf_map_update_elem(&gated_pending, &tgid, &now, BPF_ANY);

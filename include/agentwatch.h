@@ -291,7 +291,12 @@ struct aw_config {
 	__u64 breaker_window_ns;
 	__u64 build_id;       /* hash of the BPF object: a restarted collector reattaches
 			       * to pinned programs only if they are its own build */
+	__u32 quiesce;        /* the collector is shutting down: stop no process and
+			       * apply no fallback, so none is left stopped with
+			       * nobody to resume it */
+	__u32 pad;
 };
+_Static_assert(sizeof(struct aw_config) == 56, "aw_config size");
 
 /* Mass-deletion breaker state per process (`breaker` map, key tgid). */
 struct aw_breaker {

@@ -691,6 +691,7 @@ struct outcome {
 	bool late;                    /* enforced after the process had started */
 	enum plan plan;               /* what act_exec() will do */
 	const struct rule_hit *hit;   /* the rule named on the process's stderr */
+	const char *breaker;          /* the kernel's breaker stopped it: what we did */
 };
 
 static void json_outcome(struct collector *c, const struct outcome *o)
@@ -702,6 +703,10 @@ static void json_outcome(struct collector *c, const struct outcome *o)
 	if (o->fallback) {
 		jsonw__key(c->jw, "fallback");
 		jsonw__str(c->jw, o->fallback);
+	}
+	if (o->breaker) {
+		jsonw__key(c->jw, "breaker");
+		jsonw__str(c->jw, o->breaker);
 	}
 	if (!o->matched || (!o->res.n_hits && !o->gated))
 		return;
@@ -730,6 +735,9 @@ static void text_outcome(struct collector *c, const struct outcome *o)
 
 	if (o->fallback)
 		fprintf(c->out, " %s[collector stale: %s in kernel]%s", col(c, C_RED), o->fallback,
+			col(c, C_RESET));
+	if (o->breaker)
+		fprintf(c->out, " %s[breaker tripped: %s]%s", col(c, C_YELLOW), o->breaker,
 			col(c, C_RESET));
 	if (!o->matched || !o->res.n_hits)
 		return;
@@ -1442,19 +1450,29 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 	struct pending *pd;
 
 	c->vc.breaker_trips++;
+	/* The record says what the trip led to, even when it led nowhere:
+	 * a reviewer sees every time the breaker fired. */
 	if (c->o->monitor || (ws && path[0] && path_is_under(path, ws) && strcmp(path, ws))) {
 		sensor__breaker_set(c->sensor, pid, AW_BREAKER_EXEMPT);
 		signal_proc(c, pid, start, SIGCONT);
+		o->breaker = c->o->monitor ? "resumed (monitor mode)" :
+					     "resumed (deleting inside the workspace)";
 		return;
 	}
-	if (o->pending_id || o->verdict >= RA_DENY)
-		return; /* a file rule already decided */
+	if (o->pending_id || o->verdict >= RA_DENY) {
+		o->breaker = "decided by a file rule";
+		return;
+	}
 	pd = pending_hold(c, pid, start, s, RA_PAUSE, NULL, p ? p->argv : NULL, p ? p->argv_len : 0);
 	if (!pd) {
 		tell_blocked(c, pid, "killed by the mass-deletion breaker", NULL, NULL);
 		signal_proc(c, pid, start, SIGKILL);
+		o->breaker = "killed (no room to hold it for a human)";
+		o->verdict = RA_KILL;
+		o->late = true;
 		return;
 	}
+	o->breaker = "paused for a human";
 	copy_str(pd->rule, sizeof(pd->rule), "mass-deletion-breaker");
 	/* The path is cut to fit; "%.300s" keeps the sentence whole. */
 	snprintf(pd->message, sizeof(pd->message),
@@ -2514,6 +2532,22 @@ static void replay_orphan(struct collector *c, uint32_t pid)
 	free(buf);
 }
 
+/*
+ * Processes the gate stopped whose record never reached us (the ring buffer
+ * was full) would stay stopped for good: rebuild each one's exec from /proc
+ * and decide it like any other.  Run every heartbeat for those older than
+ * a second, and with min_age 0 at shutdown, after the kernel has stopped
+ * stopping processes.
+ */
+static void sweep_gated(struct collector *c, uint64_t min_age_ns)
+{
+	uint32_t pids[256];
+	size_t n = sensor__gated_stale(c->sensor, min_age_ns, pids, 256);
+
+	for (size_t i = 0; i < n; i++)
+		replay_orphan(c, pids[i]);
+}
+
 static void resume_after_gap(struct collector *c)
 {
 	const uint32_t *pids;
@@ -2533,21 +2567,21 @@ static void resume_after_gap(struct collector *c)
 			fprintf(c->out, "%s; %zu stopped process(es) to decide\n",
 				took ? "reattached to the pinned programs of a collector that died" :
 				       "a previous collector's pins were stale and replaced", n);
-		} else {
-			json_common(c, "gap", &h, NULL, 0);
-			jsonw__key(c->jw, "reattached");
-			jsonw__bool(c->jw, took);
-			jsonw__key(c->jw, "last_heartbeat");
-			if (prev) {
-				time_str(c, prev, from, sizeof(from));
-				jsonw__str(c->jw, from);
-			} else {
-				jsonw__null(c->jw);
-			}
-			jsonw__key(c->jw, "stopped_processes");
-			jsonw__u64(c->jw, n);
-			finish_json(c);
 		}
+		/* Built in text mode too: the audit log must show the gap. */
+		json_common(c, "gap", &h, NULL, 0);
+		jsonw__key(c->jw, "reattached");
+		jsonw__bool(c->jw, took);
+		jsonw__key(c->jw, "last_heartbeat");
+		if (prev) {
+			time_str(c, prev, from, sizeof(from));
+			jsonw__str(c->jw, from);
+		} else {
+			jsonw__null(c->jw);
+		}
+		jsonw__key(c->jw, "stopped_processes");
+		jsonw__u64(c->jw, n);
+		finish_json(c);
 	}
 	/* Records the kernel queued while nobody read them come first: they
 	 * decide most of the stopped processes themselves. */
@@ -2869,6 +2903,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		if (now - last_beat >= HEARTBEAT_NS) {
 			sensor__heartbeat(c->sensor);
 			pending_expire(c);
+			sweep_gated(c, 1000000000ull);
 			last_beat = now;
 		}
 		if (now - last_status > 1000000000ull) {
@@ -2878,8 +2913,12 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		if (deadline && now >= deadline)
 			break;
 	}
-	/* Drain what the kernel already queued before we go. */
+	/* Stop stopping processes, then drain what the kernel already queued
+	 * and pick up any stopped process whose record was lost: after this
+	 * nobody is left stopped that we don't know of. */
+	sensor__quiesce(c->sensor);
 	sensor__drain(c->sensor);
+	sweep_gated(c, 0);
 	/* Nobody will decide for paused processes after we go: apply each
 	 * one's default now rather than leave it stopped for good. */
 	for (size_t i = 0; i < MAX_PENDING; i++)

@@ -749,6 +749,40 @@ void sensor__gate_done(struct sensor *s, uint32_t tgid)
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.gated_pending), &tgid);
 }
 
+size_t sensor__gated_stale(struct sensor *s, uint64_t min_age_ns, uint32_t *out, size_t max)
+{
+	int fd = bpf_map__fd(s->skel->maps.gated_pending);
+	uint64_t now = now_ns(CLOCK_BOOTTIME);
+	__u32 key, next;
+	size_t n = 0;
+	__u64 stopped;
+	bool first = true;
+
+	while (n < max && bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &stopped))
+			continue; /* resolved meanwhile */
+		if (now > stopped && now - stopped >= min_age_ns)
+			out[n++] = key;
+	}
+	return n;
+}
+
+int sensor__quiesce(struct sensor *s)
+{
+	int fd = bpf_map__fd(s->skel->maps.aw_config);
+	struct aw_config cfg;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		return -errno;
+	cfg.quiesce = 1;
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state)
 {
 	int fd = bpf_map__fd(s->skel->maps.breaker);

@@ -63,6 +63,13 @@ int sensor__sessions_each(struct sensor *s, int (*fn)(uint32_t tgid, const struc
 						      void *ctx), void *ctx);
 /* A gated process's verdict is carried out: forget it. */
 void sensor__gate_done(struct sensor *s, uint32_t tgid);
+/* Processes the gate stopped more than min_age_ns ago and nobody has
+ * resolved yet (their record was lost, or we are shutting down): up to max
+ * pids into out, and how many there were. */
+size_t sensor__gated_stale(struct sensor *s, uint64_t min_age_ns, uint32_t *out, size_t max);
+/* Shutting down: from now on the kernel stops no process and applies no
+ * fallback, so none is left stopped after the last drain. */
+int sensor__quiesce(struct sensor *s);
 
 /* Set a process's breaker state (AW_BREAKER_*), e.g. exempt after review. */
 int sensor__breaker_set(struct sensor *s, uint32_t tgid, uint32_t state);

@@ -1453,6 +1453,21 @@ def procstate(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
+def _state_or_none(pid):
+    try:
+        return procstate(pid)
+    except OSError:
+        return None
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def test_agent_cannot_approve_itself():
     ws = TMP.make("ws")
     target = os.path.join(ws, "allowme-self")
@@ -1592,6 +1607,12 @@ def test_breaker_stops_mass_deletion():
     rec = aw.wait_for(lambda r: r.get("type") == "file" and any(
         h.get("id") == "mass-deletion-breaker" for h in r.get("rules", [])), "the breaker's file record")[0]
     eq(rec.get("verdict"), "pause", "breaker record verdict")
+    eq(rec.get("breaker"), "paused for a human", "breaker record: what the trip led to")
+    # The in-workspace trip was resumed, and its record says so.
+    ins = aw.records(lambda r: r.get("type") == "file" and r.get("breaker") is not None
+                     and r.get("path", "").startswith(inside + "/"))
+    eq([r.get("breaker") for r in ins], ["resumed (deleting inside the workspace)"],
+       "the in-workspace trip's record")
 
 
 def test_collector_crash_fallback_and_takeover():
@@ -1647,6 +1668,36 @@ def test_collector_crash_fallback_and_takeover():
     aw2.stop()
     check(not os.path.exists(aw.pin_dir), "a clean stop removes the pins")
 
+
+
+def test_clean_stop_leaves_no_process_stopped():
+    """A gated exec that races the collector's exit must not stay stopped.
+
+    The agent execs a gated-but-allowed touch in a tight loop while the
+    collector stops: every exec the kernel stopped before the collector
+    quiesced it is decided, and none after is stopped at all."""
+    ws = TMP.make("ws")
+    done = os.path.join(ws, "done")
+    agent = fake_agent("for i in $(seq 3000); do /usr/bin/touch x; done; echo ok > %s\n" % sq(done))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(PAUSE_RULES)])
+    p = PROCS.spawn([agent], cwd=ws)
+    aw.wait_for(lambda r: r.get("type") == "exec" and r.get("gated") is True, "a gated touch")
+    time.sleep(0.3)
+    aw.stop()
+    check(exited(p) is None, "the agent's loop outlived the collector (or the test is too slow)")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and exited(p) is None:
+        stuck = [k for k in _children(p.pid) if _state_or_none(k) == "T"]
+        if stuck:
+            time.sleep(0.5)  # a stop being delivered: look again before failing
+            stuck = [k for k in stuck if _state_or_none(k) == "T"]
+            check(not stuck, "process(es) %r left stopped after the collector exited" % stuck)
+        time.sleep(0.02)
+    wait_exit(p, 1, "the agent loop")
+    check(os.path.exists(done), "the agent loop ran to its end")
+    gated = aw.records(lambda r: r.get("type") == "exec" and r.get("gated") is True)
+    check(all(r.get("verdict") == "allow" for r in gated),
+          "every gated touch was allowed: %r" % [short(r, 200) for r in gated if r.get("verdict") != "allow"][:3])
 
 SESSION_RULES = """
 rule test-freeze

@@ -532,7 +532,7 @@ static int log__internal(struct auditlog *l, const char *json)
  * loss is on record. */
 static int log__retry(struct auditlog *l)
 {
-	char loss[128];
+	char loss[192], ts[48];
 	int r;
 
 	if (!l->failing)
@@ -543,8 +543,9 @@ static int log__retry(struct auditlog *l)
 	l->failing = false;
 	if (!l->dropped)
 		return 0;
-	snprintf(loss, sizeof(loss), "{\"type\":\"loss\",\"dropped\":%" PRIu64 ",\"errno\":%d}",
-		 l->dropped, -l->fail_err);
+	format_rfc3339_ns(now_ns(CLOCK_REALTIME), ts, sizeof(ts));
+	snprintf(loss, sizeof(loss), "{\"type\":\"loss\",\"source\":\"log\",\"time\":\"%s\","
+		 "\"dropped\":%" PRIu64 ",\"errno\":%d}", ts, l->dropped, -l->fail_err);
 	l->dropped = 0;
 	return log__internal(l, loss);
 }

@@ -33,6 +33,7 @@
 #include "rules.h"
 #include "sensor.h"
 #include "util.h"
+#include "version.h"
 
 #define MAX_SESSIONS 4096
 #define LINEAGE_MAX  64
@@ -127,6 +128,7 @@ struct collector {
 	struct auditlog *log;
 	bool durable;          /* the record being finished carries a verdict that acts */
 	uint64_t log_errors;   /* appends the log refused (full disk, ...): counted, never fatal */
+	uint64_t loss_seen[AW_CNT_MAX + 1]; /* loss counters already on record; [MAX]: decode */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -2594,6 +2596,143 @@ static void resume_after_gap(struct collector *c)
 /* ---- status ------------------------------------------------------------- */
 
 
+/* Every loss and enforcement counter, as status.json and the stop record
+ * show them. */
+static void json_counters(struct collector *c, struct jsonw *w, const uint64_t kc[AW_CNT_MAX])
+{
+	jsonw__key(w, "kernel_counters");
+	jsonw__obj_begin(w);
+	for (unsigned int i = 0; i < AW_CNT_MAX; i++) {
+		jsonw__key(w, sensor__counter_name(i));
+		jsonw__u64(w, kc[i]);
+	}
+	jsonw__obj_end(w);
+	jsonw__key(w, "collector_counters");
+	jsonw__obj_begin(w);
+#define UC(name) jsonw__key(w, #name); jsonw__u64(w, c->uc.name)
+	UC(decode_errors); UC(candidates_seen); UC(candidates_matched); UC(sessions_opened);
+	UC(sessions_dropped); UC(unknown_process); UC(output_errors); UC(kernel_map_errors);
+#undef UC
+	jsonw__obj_end(w);
+	jsonw__key(w, "enforcement_counters");
+	jsonw__obj_begin(w);
+#define VC(name) jsonw__key(w, #name); jsonw__u64(w, c->vc.name)
+	VC(gated); VC(allowed); VC(killed); VC(paused); VC(denied_net); VC(late_kills);
+	VC(pause_timeouts); VC(human_allows); VC(human_denies); VC(signal_errors);
+	VC(reloads); VC(reload_errors); VC(control_refused); VC(breaker_trips);
+	VC(protected_stops);
+#undef VC
+	jsonw__obj_end(w);
+}
+
+/*
+ * The collector's own start and stop, in the record stream and the audit
+ * log: they bound the windows the log covers.  A start with no stop before
+ * it means the previous collector died; the start says how many torn
+ * records the log cut on recovery, and the stop carries every loss counter.
+ */
+static void collector_record(struct collector *c, bool start)
+{
+	struct aw_event_hdr h = {0};
+	uint64_t kc[AW_CNT_MAX];
+
+	h.ts = now_ns(CLOCK_BOOTTIME);
+	h.pid = h.tid = getpid();
+	if (c->text) {
+		text_head(c, &h, NULL, start ? "start" : "stop", C_DIM);
+		fprintf(c->out, "agentwatch %s %s\n", AGENTWATCH_VERSION,
+			start ? (c->o->monitor ? "monitor mode" : "enforce mode") : "stopped");
+	}
+	json_common(c, "collector", &h, NULL, getppid());
+	jsonw__key(c->jw, "event");
+	jsonw__str(c->jw, start ? "start" : "stop");
+	jsonw__key(c->jw, "version");
+	jsonw__str(c->jw, AGENTWATCH_VERSION);
+	if (start) {
+		jsonw__key(c->jw, "mode");
+		jsonw__str(c->jw, c->o->monitor ? "monitor" : "enforce");
+		jsonw__key(c->jw, "rules_dir");
+		jsonw__str(c->jw, c->o->rules_dir);
+		jsonw__key(c->jw, "rules");
+		jsonw__u64(c->jw, c->rules ? ruleset__count(c->rules) : 0);
+		jsonw__key(c->jw, "agent_signatures");
+		jsonw__u64(c->jw, agentset__count(c->agents));
+		jsonw__key(c->jw, "network_hooks");
+		jsonw__bool(c->jw, sensor__network_attached(c->sensor));
+		jsonw__key(c->jw, "fallback");
+		jsonw__str(c->jw, c->o->sensor.gate_fallback == AW_FALLBACK_ALLOW ? "allow" : "kill");
+		if (c->log) {
+			struct auditlog_stats ls;
+
+			auditlog__stats(c->log, &ls);
+			jsonw__key(c->jw, "log_torn_cut");
+			jsonw__u64(c->jw, ls.torn_cut);
+		}
+	} else {
+		if (sensor__counters(c->sensor, kc))
+			memset(kc, 0, sizeof(kc));
+		json_counters(c, c->jw, kc);
+	}
+	/* Durable: a stop record that made it to disk is the proof of a
+	 * clean stop. */
+	c->durable = true;
+	finish_json(c);
+}
+
+/* Kernel counters that mean a record, or the tracking of a process, was lost. */
+static bool is_loss_counter(unsigned int i)
+{
+	return i <= AW_CNT_RB_FAIL_FILE || i == AW_CNT_SESSIONS_FULL || i == AW_CNT_INFLIGHT_FULL ||
+	       i == AW_CNT_READ_FAIL;
+}
+
+/*
+ * Losses go on record as they happen, not only in status: a "loss" record
+ * with what was lost since the last one, so `log sessions` can tell which
+ * sessions ran while the sensor was blind.
+ */
+static void check_losses(struct collector *c)
+{
+	uint64_t kc[AW_CNT_MAX + 1], dropped = 0;
+	struct aw_event_hdr h = {0};
+	bool any = false;
+	unsigned int i;
+
+	if (sensor__counters(c->sensor, kc))
+		return;
+	kc[AW_CNT_MAX] = c->uc.decode_errors;
+	for (i = 0; i <= AW_CNT_MAX; i++)
+		if ((i == AW_CNT_MAX || is_loss_counter(i)) && kc[i] > c->loss_seen[i])
+			any = true;
+	if (!any)
+		return;
+	h.ts = now_ns(CLOCK_BOOTTIME);
+	h.pid = h.tid = getpid();
+	json_common(c, "loss", &h, NULL, getppid());
+	jsonw__key(c->jw, "source");
+	jsonw__str(c->jw, "sensor");
+	jsonw__key(c->jw, "counters");
+	jsonw__obj_begin(c->jw);
+	for (i = 0; i <= AW_CNT_MAX; i++) {
+		if ((i != AW_CNT_MAX && !is_loss_counter(i)) || kc[i] <= c->loss_seen[i])
+			continue;
+		jsonw__key(c->jw, i == AW_CNT_MAX ? "decode_errors" : sensor__counter_name(i));
+		jsonw__u64(c->jw, kc[i] - c->loss_seen[i]);
+		if (i <= AW_CNT_RB_FAIL_FILE || i == AW_CNT_MAX)
+			dropped += kc[i] - c->loss_seen[i];
+		c->loss_seen[i] = kc[i];
+	}
+	jsonw__obj_end(c->jw);
+	jsonw__key(c->jw, "dropped");
+	jsonw__u64(c->jw, dropped);
+	if (c->text) {
+		text_head(c, &h, NULL, "loss", C_RED);
+		fprintf(c->out, "%llu record(s) lost; the sensor was partly blind\n",
+			(unsigned long long)dropped);
+	}
+	finish_json(c);
+}
+
 static void write_status(struct collector *c, bool final)
 {
 	uint64_t kc[AW_CNT_MAX];
@@ -2626,20 +2765,7 @@ static void write_status(struct collector *c, bool final)
 	jsonw__bool(w, sensor__network_attached(c->sensor));
 	jsonw__key(w, "cgroup2");
 	jsonw__str(w, sensor__cgroup_path(c->sensor));
-	jsonw__key(w, "kernel_counters");
-	jsonw__obj_begin(w);
-	for (i = 0; i < AW_CNT_MAX; i++) {
-		jsonw__key(w, sensor__counter_name(i));
-		jsonw__u64(w, kc[i]);
-	}
-	jsonw__obj_end(w);
-	jsonw__key(w, "collector_counters");
-	jsonw__obj_begin(w);
-#define UC(name) jsonw__key(w, #name); jsonw__u64(w, c->uc.name)
-	UC(decode_errors); UC(candidates_seen); UC(candidates_matched); UC(sessions_opened);
-	UC(sessions_dropped); UC(unknown_process); UC(output_errors); UC(kernel_map_errors);
-#undef UC
-	jsonw__obj_end(w);
+	json_counters(c, w, kc);
 	jsonw__key(w, "mode");
 	jsonw__str(w, c->o->monitor ? "monitor" : "enforce");
 	jsonw__key(w, "rules_dir");
@@ -2648,15 +2774,6 @@ static void write_status(struct collector *c, bool final)
 	jsonw__u64(w, c->rules ? ruleset__count(c->rules) : 0);
 	jsonw__key(w, "pending");
 	jsonw__u64(w, pending_count(c));
-	jsonw__key(w, "enforcement_counters");
-	jsonw__obj_begin(w);
-#define VC(name) jsonw__key(w, #name); jsonw__u64(w, c->vc.name)
-	VC(gated); VC(allowed); VC(killed); VC(paused); VC(denied_net); VC(late_kills);
-	VC(pause_timeouts); VC(human_allows); VC(human_denies); VC(signal_errors);
-	VC(reloads); VC(reload_errors); VC(control_refused); VC(breaker_trips);
-	VC(protected_stops);
-#undef VC
-	jsonw__obj_end(w);
 	jsonw__key(w, "log");
 	if (c->log) {
 		struct auditlog_stats ls;
@@ -2840,6 +2957,10 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	}
 	if ((err = seed_sessions(c)))
 		goto cleanup;
+	/* Losses a predecessor already reported (pinned counters) are not ours. */
+	if (sensor__counters(c->sensor, c->loss_seen))
+		memset(c->loss_seen, 0, sizeof(c->loss_seen));
+	collector_record(c, true);
 	resume_after_gap(c);
 
 	memset(&sa, 0, sizeof(sa));
@@ -2907,6 +3028,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			last_beat = now;
 		}
 		if (now - last_status > 1000000000ull) {
+			check_losses(c);
 			write_status(c, false);
 			last_status = now;
 		}
@@ -2925,6 +3047,8 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		if (c->pending[i].id)
 			pending_resolve(c, &c->pending[i], c->pending[i].dflt == RA_NONE &&
 					c->pending[i].deadline_ns, "collector exit");
+	check_losses(c);
+	collector_record(c, false);
 	fflush(c->out);
 	write_status(c, true);
 	print_counters(c);

@@ -122,14 +122,52 @@ struct sess_row {
 	char id[24], agent[64], first[40], last[40];
 	char *root_cmd, *workspace;
 	long long root_pid;
-	unsigned long long execs, blocks, pauses, denied_net, records;
+	unsigned long long execs, blocks, pauses, denied_net, records, losses;
 };
+
+/* A loss record: when, and how many records it says were lost. */
+struct loss_mark {
+	char time[40];
+	unsigned long long dropped;
+};
+#define MAX_LOSS_MARKS 65536
 
 struct sess_ctx {
 	struct sess_row *v;
 	size_t n, cap;
 	unsigned long long losses;
+	struct loss_mark *marks;
+	size_t n_marks, cap_marks;
 };
+
+static void loss_mark_add(struct sess_ctx *c, const char *t, unsigned long long dropped)
+{
+	if (!t || !dropped || c->n_marks >= MAX_LOSS_MARKS)
+		return;
+	if (c->n_marks == c->cap_marks) {
+		size_t cap = c->cap_marks ? 2 * c->cap_marks : 64;
+		struct loss_mark *v = realloc(c->marks, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->marks = v;
+		c->cap_marks = cap;
+	}
+	snprintf(c->marks[c->n_marks].time, sizeof(c->marks[0].time), "%s", t);
+	c->marks[c->n_marks++].dropped = dropped;
+}
+
+/* Records lost while the session ran: the sensor's losses are not tied to
+ * a session (a full ring buffer drops whoever comes next), so every session
+ * alive at the time of a loss record is charged with it. */
+static void sess_charge_losses(struct sess_ctx *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t k = 0; k < c->n_marks; k++)
+			if (strcmp(c->marks[k].time, c->v[i].first) >= 0 &&
+			    strcmp(c->marks[k].time, c->v[i].last) <= 0)
+				c->v[i].losses += c->marks[k].dropped;
+}
 
 static struct sess_row *sess_get(struct sess_ctx *c, const char *id)
 {
@@ -182,8 +220,14 @@ static int sess_one(const char *json, size_t len, void *ctx)
 	if (!d)
 		return 0;
 	type = str(r, "type");
-	if (type && !strcmp(type, "loss"))
-		c->losses += jnode__int(jnode__get(r, "dropped"), 0);
+	if (type && !strcmp(type, "loss")) {
+		int64_t dropped = jnode__int(jnode__get(r, "dropped"), 0);
+
+		if (dropped > 0) {
+			c->losses += (unsigned long long)dropped;
+			loss_mark_add(c, str(r, "time"), (unsigned long long)dropped);
+		}
+	}
 	id = str(r, "session");
 	if (!id || !is_event(r) || !(s = sess_get(c, id))) {
 		jsonr__free(d);
@@ -229,11 +273,13 @@ int logquery_sessions(const char *dir, bool json, FILE *out)
 	struct jsonw *w = json ? jsonw__new() : NULL;
 	size_t i;
 
+	sess_charge_losses(&c);
+
 	if (json && w)
 		jsonw__arr_begin(w);
 	else
-		fprintf(out, "%-16s %-10s %-7s %-24s %-24s %6s %6s %6s  %s\n", "SESSION", "AGENT",
-			"ROOT", "START", "END", "EXECS", "BLOCKS", "PAUSES", "ROOT COMMAND");
+		fprintf(out, "%-16s %-10s %-7s %-24s %-24s %6s %6s %6s %6s  %s\n", "SESSION", "AGENT",
+			"ROOT", "START", "END", "EXECS", "BLOCKS", "PAUSES", "LOST", "ROOT COMMAND");
 	for (i = 0; i < c.n; i++) {
 		struct sess_row *s = &c.v[i];
 
@@ -251,12 +297,12 @@ int logquery_sessions(const char *dir, bool json, FILE *out)
 			jsonw__key(w, "blocks"); jsonw__u64(w, s->blocks);
 			jsonw__key(w, "pauses"); jsonw__u64(w, s->pauses);
 			jsonw__key(w, "net_denied"); jsonw__u64(w, s->denied_net);
-			jsonw__key(w, "log_losses"); jsonw__u64(w, c.losses);
+			jsonw__key(w, "losses"); jsonw__u64(w, s->losses);
 			jsonw__obj_end(w);
 		} else {
-			fprintf(out, "%-16s %-10s %-7lld %-24.24s %-24.24s %6llu %6llu %6llu  %s\n", s->id,
-				s->agent, s->root_pid, s->first, s->last, s->execs, s->blocks, s->pauses,
-				s->root_cmd ? s->root_cmd : "");
+			fprintf(out, "%-16s %-10s %-7lld %-24.24s %-24.24s %6llu %6llu %6llu %6llu  %s\n",
+				s->id, s->agent, s->root_pid, s->first, s->last, s->execs, s->blocks,
+				s->pauses, s->losses, s->root_cmd ? s->root_cmd : "");
 		}
 		free(s->root_cmd);
 		free(s->workspace);
@@ -269,6 +315,7 @@ int logquery_sessions(const char *dir, bool json, FILE *out)
 		fprintf(out, "(the log recorded %llu dropped records)\n", c.losses);
 	}
 	free(c.v);
+	free(c.marks);
 	return err;
 }
 

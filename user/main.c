@@ -27,7 +27,7 @@
 #include "sensor.h"
 #include "util.h"
 
-#define AGENTWATCH_VERSION "0.1.0"
+#include "version.h"
 #define DEFAULT_STATE_DIR "/run/agentwatch"
 #define DEFAULT_LOG_DIR "/var/lib/agentwatch/log"
 

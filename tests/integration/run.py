@@ -215,7 +215,7 @@ def sq(s):
 
 # ---- agentwatch instances --------------------------------------------------
 
-RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap"}
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector"}
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
 INSTANCES = []
@@ -1930,6 +1930,82 @@ def test_audit_log_records_verdicts_and_detects_tampering():
     eq((r.returncode, rep.get("ok")), (1, False), "verify after an edit")
     check("modified" in (rep.get("problem") or ""), "the edit is reported as modified: %r" % rep)
 
+
+
+def _successor(aw, agents, extra):
+    """A collector on aw's pins and log, as after a restart."""
+    nxt = Agentwatch(agents, extra)
+    for flag, val in (("--pin-dir", aw.pin_dir), ("--log-dir", aw.log_dir)):
+        nxt.argv[nxt.argv.index(flag) + 1] = val
+    nxt.pin_dir, nxt.log_dir = aw.pin_dir, aw.log_dir
+    return nxt
+
+
+def _log_lines(log_dir):
+    lines = []
+    for name in sorted(os.listdir(log_dir)):
+        if name.endswith(".jsonl"):
+            lines += open(os.path.join(log_dir, name), "rb").read().split(b"\n")
+    return lines
+
+
+def test_log_survives_kill_9_mid_write():
+    """kill -9 the collector while it writes a burst, tear the last record
+    as a power loss would, restart: the tail is cut, every earlier record
+    and the fsynced pause are kept, and the chain verifies."""
+    ws = TMP.make("ws")
+    go = os.path.join(ws, "go")
+    agent = fake_agent(
+        "/usr/bin/touch allowme-crash &\n"
+        "for i in $(seq 20000); do /bin/true burst-$i; [ -e %s ] && break; done\n"
+        "wait\n" % sq(go))
+    extra = ["--rules", rules_dir(PAUSE_RULES)]
+    aw = start_agentwatch([agent_spec(agent)], extra)
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "the paused touch")
+    aw.wait_for(lambda r: r.get("type") == "exec" and any(
+        a.startswith("burst-") for a in r.get("argv") or []), "the burst", count=200)
+    os.kill(aw.proc.pid, signal.SIGKILL)          # mid-burst
+    wait_exit(aw.proc, 5, "killed agentwatch")
+    aw.proc.wait(timeout=5)
+    aw.rc = 0
+    open(go, "w").close()                         # let the burst end
+    segs = sorted(n for n in os.listdir(aw.log_dir) if n.endswith(".jsonl"))
+    check(segs, "a plain segment is open")
+    path = os.path.join(aw.log_dir, segs[-1])
+    data = open(path, "rb").read()
+    if not data.endswith(b"\n"):
+        data = data[:data.rindex(b"\n") + 1]     # the kill itself tore it: keep that cut
+    kept = data.count(b"\n") - 1                 # the last record gets torn below
+    check(kept > 50, "the burst reached the log before the kill (%d lines)" % kept)
+    last = data[:-1].rsplit(b"\n", 1)[1]
+    with open(path, "wb") as f:
+        f.write(data[:-1 - len(last) // 2])       # half a record, no newline
+    before = [l for l in _log_lines(aw.log_dir) if l.endswith(b"}")]
+    check(any(b'"verdict":"pause"' in l and b"allowme-crash" in l for l in before),
+          "the pause verdict was durable before the collector acted on it")
+    aw2 = _successor(aw, [agent_spec(agent)], extra)
+    aw2.start()
+    aw2.wait_for(lambda r: r.get("type") == "gap", "the gap record")
+    pd2 = pending_of(aw2, lambda x: x.get("pid") == pd["pid"], "the replayed pause")
+    eq(aw_cli(aw2, "allow", str(pd2["id"])).returncode, 0, "allow after the restart")
+    wait_exit(p, 20, "agent")
+    aw2.stop()
+    r = run_cmd([AGENTWATCH, "log", "verify", "--log-dir", aw.log_dir, "--json"])
+    rep = json.loads(r.stdout.decode())
+    eq((r.returncode, rep.get("ok")), (0, True), "verify after the crash and restart: %r" % rep)
+    after = [json.loads(l) for l in _log_lines(aw.log_dir) if l.strip()]
+    starts = [x for x in after if x.get("type") == "collector" and x.get("event") == "start"]
+    eq([x.get("log_torn_cut") for x in starts], [0, 1], "each start says what recovery cut")
+    eq(len([x for x in after if x.get("type") == "collector" and x.get("event") == "stop"]), 1,
+       "one stop record: the first collector never stopped cleanly")
+    first_run = after[:after.index(starts[1])]
+    eq(len(first_run), len(before), "every complete record survived, the torn one is gone")
+    eq(first_run, [json.loads(l) for l in before], "the surviving records are unchanged")
+    check(any(x.get("type") == "gap" for x in after[after.index(starts[1]):]),
+          "the restarted collector logged the gap")
+    check(any(x.get("type") == "verdict" and x.get("pid") == pd["pid"] and x.get("verdict") == "allow"
+              for x in after), "the replayed pause's verdict is in the log")
 
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")

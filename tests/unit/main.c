@@ -3,6 +3,7 @@
  * Unit test runner: runs every test found by gen-tests.sh, or those whose
  * name contains argv[1], and ends with the line "N passed, N failed".
  */
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,16 @@
 #include "tests.inc"
 
 bool test__failed;
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+void test__rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 /* Failure output shows at most this many bytes of a string or buffer, so
  * one failing 1 MiB comparison doesn't bury the rest of the run. */

@@ -105,4 +105,7 @@ void test__fail_mem(const char *file, int line, const char *expr,
 	}								\
 } while (0)
 
+/* Remove a directory tree a test made (nftw, depth first, no symlinks followed). */
+void test__rmtree(const char *dir);
+
 #endif /* AW_UNIT_TEST_H */

@@ -2,7 +2,6 @@
 /* Tests for user/agents.c: signature parser, kernel entries, matcher. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -18,11 +17,6 @@ static char tdir[64];
 static char tpath_buf[256];
 static char err[512];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 static void tdir_make(void)
 {
 	strcpy(tdir, "/tmp/aw-agents-XXXXXX");
@@ -33,7 +27,7 @@ static void tdir_make(void)
 static void tdir_remove(void)
 {
 	if (tdir[0])
-		nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		test__rmtree(tdir);
 	tdir[0] = '\0';
 }
 

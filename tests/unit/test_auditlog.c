@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -11,16 +10,6 @@
 
 #include "test.h"
 #include "auditlog.h"
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void rmtree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static uint64_t now_ms(void)
 {
@@ -50,7 +39,7 @@ static void cleanup(const char *logdir)
 	slash = strrchr(base, '/');
 	if (slash)
 		*slash = '\0';
-	rmtree(base);
+	test__rmtree(base);
 }
 
 static int append_n(struct auditlog *l, int from, int to)

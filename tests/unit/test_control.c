@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/file.h>
 #include <grp.h>
 #include <poll.h>
@@ -118,11 +117,6 @@ static bool allow_fn(void *ctx, const struct control_peer *peer, const char *com
 	return !(t->refuse && !strcmp(command, t->refuse));
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 /* A fresh directory and socket path; the control is not opened yet. */
 static bool fx_init(struct fx *f)
 {
@@ -146,7 +140,7 @@ static void fx_fini(struct fx *f)
 	control__free(f->c);
 	f->c = NULL;
 	if (f->dir[0])
-		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		test__rmtree(f->dir);
 }
 
 static uint64_t ms_now(void)

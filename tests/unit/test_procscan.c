@@ -2,7 +2,6 @@
 /* Tests for user/procscan.c, on a fake /proc tree and on the real one. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,15 +11,10 @@
 
 static char root[64];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 static void root_remove(void)
 {
 	if (root[0])
-		nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		test__rmtree(root);
 	root[0] = '\0';
 }
 

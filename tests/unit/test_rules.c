@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,11 +18,6 @@
 static char tdir[64];
 static char err[512];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 static void tdir_make(void)
 {
 	strcpy(tdir, "/tmp/aw-rules-XXXXXX");
@@ -34,7 +28,7 @@ static void tdir_make(void)
 static void tdir_remove(void)
 {
 	if (tdir[0])
-		nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		test__rmtree(tdir);
 	tdir[0] = '\0';
 }
 

@@ -127,7 +127,13 @@ test: deps-test agentwatch $(OUTPUT)/unit/unit-tests $(FUZZ_BINS)
 integration: deps-test agentwatch
 	$(Q)python3 tests/integration/run.py
 
-bench: deps-test agentwatch
+# The log generator for the query benchmark: the real writer, optimised.
+$(OUTPUT)/bench/mklog: tests/bench/mklog.c $(USER_PURE) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
+
+bench: deps-test agentwatch $(OUTPUT)/bench/mklog
 	$(Q)python3 tests/bench/run.py
 
 vmlinux:

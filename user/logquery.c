@@ -45,6 +45,50 @@ static bool names_rule(const struct jnode *r, const char *id)
 	return false;
 }
 
+/*
+ * A cheap test on the raw line before the full parse: can it hold
+ * "key":"val" (quoted) or "key":val?  The collector writes compact JSON, so
+ * a record that has the pair has these bytes; the converse is checked on
+ * the parsed record.  Values that JSON would escape are not pre-filtered.
+ */
+static bool raw_may_have(const char *json, size_t len, const char *key, const char *val,
+			 bool quoted)
+{
+	char pat[160];
+	int n;
+
+	for (const char *v = val; *v; v++)
+		if (*v == '"' || *v == '\\' || (unsigned char)*v < 0x20 || (unsigned char)*v >= 0x7f)
+			return true;
+	n = snprintf(pat, sizeof(pat), quoted ? "\"%s\":\"%s\"" : "\"%s\":%s", key, val);
+	if (n < 0 || (size_t)n >= sizeof(pat))
+		return true;
+	return memmem(json, len, pat, n) != NULL;
+}
+
+/* Every filter that has a raw form: false means the record can't match. */
+static bool raw_wanted(const char *json, size_t len, const struct log_filter *f)
+{
+	char pid[24];
+
+	if (f->session && !raw_may_have(json, len, "session", f->session, true))
+		return false;
+	if (f->agent && !raw_may_have(json, len, "agent", f->agent, true))
+		return false;
+	if (f->type && !raw_may_have(json, len, "type", f->type, true))
+		return false;
+	if (f->pid >= 0) {
+		snprintf(pid, sizeof(pid), "%lld", (long long)f->pid);
+		if (!raw_may_have(json, len, "pid", pid, false))
+			return false;
+	}
+	/* A rule id appears as "id":"R" in a hit or "rule":"R" in a verdict. */
+	if (f->rule && !raw_may_have(json, len, "id", f->rule, true) &&
+	    !raw_may_have(json, len, "rule", f->rule, true))
+		return false;
+	return true;
+}
+
 static bool wanted(const struct jnode *r, const struct log_filter *f)
 {
 	const char *t = str(r, "time");
@@ -84,10 +128,14 @@ struct show_ctx {
 static int show_one(const char *json, size_t len, void *ctx)
 {
 	struct show_ctx *c = ctx;
-	struct jdoc *d = jsonr__parse(json, len, NULL, 0);
-	const struct jnode *r = jsonr__root(d);
+	struct jdoc *d;
+	const struct jnode *r;
 	char line[2048];
 
+	if (!raw_wanted(json, len, c->f))
+		return 0;
+	d = jsonr__parse(json, len, NULL, 0);
+	r = jsonr__root(d);
 	if (!d) {
 		c->bad++;
 		return 0;
@@ -138,6 +186,8 @@ struct sess_ctx {
 	unsigned long long losses;
 	struct loss_mark *marks;
 	size_t n_marks, cap_marks;
+	size_t *idx;            /* open addressing over v: row index + 1, 0 empty */
+	size_t slots;
 };
 
 static void loss_mark_add(struct sess_ctx *c, const char *t, unsigned long long dropped)
@@ -169,13 +219,47 @@ static void sess_charge_losses(struct sess_ctx *c)
 				c->v[i].losses += c->marks[k].dropped;
 }
 
+static size_t str_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* Rebuild the open-addressing index over c->v for cap rows. */
+static int sess_reindex(struct sess_ctx *c, size_t cap)
+{
+	size_t slots = 1, i, k;
+	size_t *idx;
+
+	while (slots < 2 * cap)
+		slots <<= 1;
+	idx = calloc(slots, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < c->n; i++) {
+		for (k = str_hash(c->v[i].id) & (slots - 1); idx[k]; k = (k + 1) & (slots - 1))
+			;
+		idx[k] = i + 1;
+	}
+	free(c->idx);
+	c->idx = idx;
+	c->slots = slots;
+	return 0;
+}
+
+/* A session's row, made on first sight.  Hashed: a log of a million
+ * records has thousands of sessions, and this runs once per record. */
 static struct sess_row *sess_get(struct sess_ctx *c, const char *id)
 {
-	size_t i;
+	size_t k;
 
-	for (i = 0; i < c->n; i++)
-		if (!strcmp(c->v[i].id, id))
-			return &c->v[i];
+	if (c->slots)
+		for (k = str_hash(id) & (c->slots - 1); c->idx[k]; k = (k + 1) & (c->slots - 1))
+			if (!strcmp(c->v[c->idx[k] - 1].id, id))
+				return &c->v[c->idx[k] - 1];
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct sess_row *nv = realloc(c->v, cap * sizeof(*nv));
@@ -184,9 +268,14 @@ static struct sess_row *sess_get(struct sess_ctx *c, const char *id)
 			return NULL;
 		c->v = nv;
 		c->cap = cap;
+		if (sess_reindex(c, cap))
+			return NULL;
 	}
 	memset(&c->v[c->n], 0, sizeof(c->v[0]));
 	snprintf(c->v[c->n].id, sizeof(c->v[0].id), "%s", id);
+	for (k = str_hash(c->v[c->n].id) & (c->slots - 1); c->idx[k]; k = (k + 1) & (c->slots - 1))
+		;
+	c->idx[k] = c->n + 1;
 	return &c->v[c->n++];
 }
 
@@ -316,6 +405,7 @@ int logquery_sessions(const char *dir, bool json, FILE *out)
 	}
 	free(c.v);
 	free(c.marks);
+	free(c.idx);
 	return err;
 }
 
@@ -376,13 +466,17 @@ static void note(struct pnode *p, const char *line)
 static int tree_one(const char *json, size_t len, void *ctx)
 {
 	struct tree_ctx *c = ctx;
-	struct jdoc *d = jsonr__parse(json, len, NULL, 0);
-	const struct jnode *r = jsonr__root(d), *lin;
+	struct jdoc *d;
+	const struct jnode *r, *lin;
 	const char *type, *t, *verdict;
 	struct pnode *p;
 	char line[2048];
 	long long pid;
 
+	if (!raw_may_have(json, len, "session", c->session, true))
+		return 0;
+	d = jsonr__parse(json, len, NULL, 0);
+	r = jsonr__root(d);
 	if (!d)
 		return 0;
 	if (!str_is(r, "session", c->session) || !is_event(r)) {
@@ -531,11 +625,15 @@ struct tl_ctx {
 static int tl_one(const char *json, size_t len, void *ctx)
 {
 	struct tl_ctx *c = ctx;
-	struct jdoc *d = jsonr__parse(json, len, NULL, 0);
-	const struct jnode *r = jsonr__root(d);
+	struct jdoc *d;
+	const struct jnode *r;
 	char line[2048];
 	struct tl_item *it;
 
+	if (!raw_may_have(json, len, "session", c->session, true))
+		return 0;
+	d = jsonr__parse(json, len, NULL, 0);
+	r = jsonr__root(d);
 	if (!d)
 		return 0;
 	if (!str_is(r, "session", c->session) || !is_event(r)) {

@@ -12,6 +12,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 AW = os.path.join(ROOT, "agentwatch")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 N = int(os.environ.get("BENCH_EXECS", "3000"))
+LOG_RECORDS = int(os.environ.get("BENCH_LOG_RECORDS", "1000000"))
+ONLY = os.environ.get("BENCH_ONLY", "")   # "exec" or "queries": one part
+MKLOG = os.path.join(ROOT, ".output", "bench", "mklog")
 
 
 def build_storm(tmp):
@@ -66,6 +69,46 @@ def stop_aw(p, tmp):
     return [l for l in err.splitlines() if "counters:" in l]
 
 
+def timed(argv):
+    """Wall seconds, CPU seconds, peak RSS (KiB; the forked Python counts
+    too, so not reported) and stdout of one command."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        sys.exit("%s failed with %d" % (" ".join(argv), p.returncode))
+    return time.monotonic() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, out
+
+
+def bench_queries(tmp):
+    """The audit log queries over a log of LOG_RECORDS records (gzipped
+    segments, as a long-running collector leaves them)."""
+    log = os.path.join(tmp, "biglog")
+    wall, cpu, rss, out = timed([MKLOG, log, str(LOG_RECORDS), str(max(1, LOG_RECORDS // 500))])
+    sess, n = out.decode().split()
+    size = sum(os.path.getsize(os.path.join(log, f)) for f in os.listdir(log))
+    print(f"log queries over {int(n):,} records ({size / 2**20:.0f} MiB on disk, "
+          f"{len(os.listdir(log))} segments; written in {wall:.1f} s = {int(n) / wall:,.0f} records/s "
+          f"with the hash chain and gzip)")
+    queries = [
+        ("log verify", ["verify"]),
+        ("log sessions", ["sessions", "--json"]),
+        ("log show --session S", ["show", "--session", sess, "--json"]),
+        ("log tree S", ["tree", sess]),
+        ("log timeline S", ["timeline", sess]),
+        ("log show --rule R", ["show", "--rule", "fs-rm-outside-workspace", "--json"]),
+        ("log show --type net", ["show", "--type", "net", "--json"]),
+    ]
+    for label, args in queries:
+        wall, cpu, rss, out = timed([AW, "log"] + args + ["--log-dir", log])
+        lines = out.count(b"\n")
+        print(f"  {label:24s} {wall:6.2f} s  ({int(n) / wall / 1e6:5.2f} M records/s, "
+              f"cpu {cpu:.2f} s, {lines} lines out)")
+    shutil.rmtree(log, ignore_errors=True)
+
+
 def fmt(vals):
     return f"{statistics.median(vals):8.0f} ns  ({min(vals):.0f}-{max(vals):.0f})"
 
@@ -77,6 +120,10 @@ def main():
         sys.exit("build agentwatch first")
     tmp = tempfile.mkdtemp(prefix="aw-bench-")
     try:
+        if ONLY in ("", "queries"):
+            bench_queries(tmp)
+        if ONLY == "queries":
+            return
         storm_exe = build_storm(tmp)
         agent = f"awbench{os.getpid()}"
         agent_exe = os.path.join(tmp, agent)

@@ -287,6 +287,24 @@ static bool take_word(struct parser *ps, const char *w)
 	return true;
 }
 
+/* Identifiers such as cgroup ids are u64: keep the exact value of a plain
+ * integer beside the double, which rounds above 2^53. */
+static void exact_u64(struct jnode *n, const char *num, size_t k)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < k; i++) {
+		unsigned d = (unsigned char)num[i] - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return;
+		v = v * 10 + d;
+	}
+	n->is_u64 = true;
+	n->u64 = v;
+}
+
 static int parse_value(struct parser *ps, struct jnode **out)
 {
 	struct jnode *n;
@@ -340,6 +358,7 @@ static int parse_value(struct parser *ps, struct jnode **out)
 		n->num = strtod(num, &e);
 		if (*e || !k)
 			return fail(ps, "bad number");
+		exact_u64(n, num, k);
 		*out = n;
 		return 0;
 	}
@@ -423,4 +442,9 @@ int64_t jnode__int(const struct jnode *n, int64_t dflt)
 bool jnode__bool(const struct jnode *n)
 {
 	return n && n->t == J_BOOL && n->b;
+}
+
+uint64_t jnode__u64(const struct jnode *n, uint64_t dflt)
+{
+	return n && n->t == J_NUM && n->is_u64 ? n->u64 : dflt;
 }

@@ -25,6 +25,8 @@ struct jnode {
 	char *s;                /* J_STR: decoded bytes, NUL-terminated */
 	size_t s_len;
 	double num;             /* J_NUM */
+	bool is_u64;            /* J_NUM written as a plain integer 0..2^64-1 */
+	uint64_t u64;           /* ... its exact value (num rounds above 2^53) */
 	bool b;                 /* J_BOOL */
 	struct jnode *child;    /* J_ARR / J_OBJ: first element */
 	struct jnode *next;     /* next sibling */
@@ -44,5 +46,7 @@ const char *jnode__str(const struct jnode *n, size_t *len);
 /* The number as an integer, or dflt if n is not a number. */
 int64_t jnode__int(const struct jnode *n, int64_t dflt);
 bool jnode__bool(const struct jnode *n);
+/* The exact value of a plain non-negative integer, or dflt if n is not one. */
+uint64_t jnode__u64(const struct jnode *n, uint64_t dflt);
 
 #endif

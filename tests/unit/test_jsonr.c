@@ -99,3 +99,21 @@ void test_jsonr_depth_cap(void)
 		jsonr__free(d);
 	}
 }
+
+void test_jsonr_exact_u64(void)
+{
+	const char *in = "[18446744073709551615, 9007199254740993, 18446744073709551616, -1, 1.5, 7]";
+	struct jdoc *d = jsonr__parse(in, strlen(in), NULL, 0);
+	const struct jnode *e;
+
+	ASSERT_NOT_NULL(d);
+	e = jsonr__root(d)->child;
+	ASSERT_EQ_U64(jnode__u64(e, 0), UINT64_MAX);
+	ASSERT_EQ_U64(jnode__u64(e->next, 0), 9007199254740993ull);	/* 2^53 + 1 */
+	ASSERT_EQ_U64(jnode__u64(e->next->next, 1), 1);			/* overflows: dflt */
+	ASSERT_EQ_U64(jnode__u64(e->next->next->next, 2), 2);		/* negative */
+	ASSERT_EQ_U64(jnode__u64(e->next->next->next->next, 3), 3);	/* fraction */
+	ASSERT_EQ_U64(jnode__u64(e->next->next->next->next->next, 0), 7);
+	ASSERT_EQ_INT(jnode__int(e->next->next->next->next->next, 0), 7);
+	jsonr__free(d);
+}

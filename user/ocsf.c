@@ -14,7 +14,13 @@
 
 #define PRODUCT "agentwatch"
 
-enum kind { K_SKIP, K_EXEC, K_FORK, K_EXIT, K_VERDICT, K_FILE, K_NET, K_GAP };
+enum kind { K_SKIP, K_EXEC, K_FORK, K_EXIT, K_VERDICT, K_FILE, K_NET, K_GAP, K_LIFE };
+
+/* gap and collector (start/stop) records: the sensor's own life. */
+static bool is_lifecycle(enum kind k)
+{
+	return k == K_GAP || k == K_LIFE;
+}
 
 /* The native record, parsed. */
 struct rec {
@@ -136,6 +142,7 @@ static enum kind kind_of(const char *type)
 	static const struct { const char *name; enum kind k; } kinds[] = {
 		{ "exec", K_EXEC }, { "fork", K_FORK }, { "exit", K_EXIT },
 		{ "verdict", K_VERDICT }, { "file", K_FILE }, { "net", K_NET }, { "gap", K_GAP },
+		{ "collector", K_LIFE },
 	};
 	size_t i;
 
@@ -337,6 +344,12 @@ static void classify(struct cls *c, const struct rec *r, const struct outcome *o
 		return;
 	case K_NET:
 		cls_net(c, r, oc);
+		return;
+	case K_LIFE:
+		if (str_is(r->root, "event", "stop"))
+			set_cls(c, 6002, "Application Lifecycle", 4, "Stop");
+		else
+			set_cls(c, 6002, "Application Lifecycle", 3, "Start");
 		return;
 	case K_GAP:
 		/* The new collector took over the programs of one that died. */
@@ -903,6 +916,9 @@ static void w_message(struct jsonw *w, const struct rec *r, const struct outcome
 			w_key_str(w, "message", buf);
 		return;
 	}
+	if (r->kind == K_LIFE)
+		w_key_str(w, "message", str_is(r->root, "event", "stop") ? "agentwatch stopped" :
+			  "agentwatch started");
 	if (r->kind == K_GAP)
 		w_key_str(w, "message", jnode__bool(jnode__get(r->root, "reattached")) ?
 			  "collector restarted: reattached to the programs of one that died" :
@@ -933,7 +949,7 @@ static void w_metadata(struct jsonw *w, const struct rec *r, const struct outcom
 	if (o && o->product_version)
 		w_key_str(w, "version", o->product_version);
 	jsonw__obj_end(w);
-	w_key_str(w, "log_name", r->kind == K_GAP ? "collector" : "events");
+	w_key_str(w, "log_name", is_lifecycle(r->kind) ? "collector" : "events");
 	/* nanoseconds: time itself has milliseconds only */
 	jsonw__key(w, "original_time");
 	jsonw__strn(w, t, n);
@@ -1111,7 +1127,7 @@ static bool consumed(enum kind k, const char *key)
 				 k == K_FILE ? file : k == K_VERDICT ? verdict : NULL;
 	const char *const *l;
 
-	for (l = k == K_GAP ? gap : common; *l; l++)
+	for (l = is_lifecycle(k) ? gap : common; *l; l++)
 		if (!strcmp(key, *l))
 			return true;
 	for (l = own; l && *l; l++)
@@ -1158,12 +1174,13 @@ static void w_event(struct jsonw *w, const struct rec *r, const struct ocsf_opts
 	w_message(w, r, &oc);
 	w_metadata(w, r, &oc, o);
 	w_device(w, o);
-	if (r->kind != K_GAP)
+	if (!is_lifecycle(r->kind))
 		w_actor(w, r);
 	switch (r->kind) {
 	case K_FILE: w_file_activity(w, r); break;
 	case K_NET: w_network_activity(w, r); break;
-	case K_GAP: w_gap(w, o); break;
+	case K_GAP:
+	case K_LIFE: w_gap(w, o); break;
 	default: w_process_activity(w, r);
 	}
 	w_control(w, r, &oc);

@@ -533,6 +533,35 @@ void test_ocsf_gap_record(void)
 	jsonr__free(d);
 }
 
+/* The collector's own start and stop bound what the log covers. */
+void test_ocsf_collector_start_stop(void)
+{
+	static const char start[] =
+		"{\"type\":\"collector\",\"time\":\"2026-11-29T19:09:00Z\",\"pid\":100,\"tid\":100,"
+		"\"ppid\":1,\"session\":null,\"agent\":null,\"event\":\"start\",\"version\":\"0.2.0\","
+		"\"mode\":\"enforce\",\"log_torn_cut\":1}";
+	static const char stop[] =
+		"{\"type\":\"collector\",\"time\":\"2026-11-29T19:10:00Z\",\"pid\":100,\"tid\":100,"
+		"\"ppid\":1,\"session\":null,\"agent\":null,\"event\":\"stop\",\"version\":\"0.2.0\","
+		"\"kernel_counters\":{\"events\":12}}";
+	int ret;
+	struct jdoc *d = conv(start, &ret);
+
+	ASSERT_EQ_INT(ret, 1);
+	ASSERT_NOT_NULL(d);
+	ASSERT_EQ_INT(num_at(d, "type_uid"), 600203);	/* Start */
+	ASSERT_EQ_STR(str_at(d, "message"), "agentwatch started");
+	ASSERT_EQ_INT(num_at(d, "unmapped.log_torn_cut"), 1);
+	ASSERT_NULL(at(d, "actor"));
+	jsonr__free(d);
+	d = conv(stop, &ret);
+	ASSERT_EQ_INT(ret, 1);
+	ASSERT_NOT_NULL(d);
+	ASSERT_EQ_INT(num_at(d, "type_uid"), 600204);	/* Stop */
+	ASSERT_EQ_INT(num_at(d, "unmapped.kernel_counters.events"), 12);
+	jsonr__free(d);
+}
+
 void test_ocsf_skips_bookkeeping(void)
 {
 	static const char *const recs[] = {

@@ -435,3 +435,8 @@ size_t text_escape(const char *s, size_t n, char *out, size_t outlen)
 		out[fill] = '\0';
 	return need;
 }
+
+size_t utf8_seq_len(const void *s, size_t n)
+{
+	return n ? utf8_len(s, n) : 0;
+}

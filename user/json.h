@@ -82,4 +82,12 @@ int jsonw__error(const struct jsonw *w);
  */
 size_t text_escape(const char *s, size_t n, char *out, size_t outlen);
 
+/*
+ * Length of the valid UTF-8 sequence at s (n bytes available), or 0 if s
+ * doesn't start one (or n is 0): RFC 3629, so overlongs, surrogates and
+ * code points above U+10FFFF are invalid.  An ASCII byte, NUL and controls
+ * included, is a sequence of 1.
+ */
+size_t utf8_seq_len(const void *s, size_t n);
+
 #endif /* AW_JSON_H */

@@ -26,6 +26,8 @@
 #include "control.h"
 #include "decode.h"
 #include "json.h"
+#include "metrics.h"
+#include "ocsf.h"
 #include "paths.h"
 #include "procscan.h"
 #include "procsig.h"
@@ -98,6 +100,23 @@ struct vcounters {
 	uint64_t reloads, reload_errors, control_refused, breaker_trips, protected_stops;
 };
 
+/* Record types, for the per-type counts the metrics export. */
+static const char *const rec_types[] = {
+	"exec", "fork", "exit", "file", "net", "verdict", "gap", "loss", "collector",
+};
+#define N_REC_TYPES (sizeof(rec_types) / sizeof(rec_types[0]))
+
+/* How many verdicts of one kind: a metrics series. */
+struct vcount {
+	char rule[64];
+	char action[16];
+	char by[16];                   /* "rule", "human", "timeout", "collector exit", ... */
+	uint64_t n;
+};
+#define MAX_VCOUNTS 1024
+
+enum { EVAL_EXEC, EVAL_FILE, EVAL_NET };
+
 struct collector {
 	const struct collector_opts *o;
 	struct sensor *sensor;
@@ -129,6 +148,18 @@ struct collector {
 	bool durable;          /* the record being finished carries a verdict that acts */
 	uint64_t log_errors;   /* appends the log refused (full disk, ...): counted, never fatal */
 	uint64_t loss_seen[AW_CNT_MAX + 1]; /* loss counters already on record; [MAX]: decode */
+
+	/* export */
+	struct jsonw *ocsf_w;          /* --format ocsf: the converted record */
+	struct ocsf_opts ocsf;
+	char hostname[256];
+	struct metrics *metrics;
+	const char *cur_type;          /* type of the record being built */
+	uint64_t records_by_type[N_REC_TYPES];
+	struct vcount *vcounts;        /* verdicts by rule, action and decider */
+	size_t n_vcounts;
+	struct prom_hist eval_hist[3]; /* rule evaluation time: exec, file, net */
+	uint64_t ocsf_errors;
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -301,6 +332,7 @@ static void json_common(struct collector *c, const char *type, const struct aw_e
 	jsonw__obj_begin(c->jw);
 	jsonw__key(c->jw, "type");
 	jsonw__str(c->jw, type);
+	c->cur_type = type;
 	jsonw__key(c->jw, "time");
 	time_str(c, h->ts, ts, sizeof(ts));
 	jsonw__str(c->jw, ts);
@@ -442,6 +474,61 @@ static void text_lineage(struct collector *c, const struct proc *p, const struct
 	fprintf(c->out, "]%s", col(c, C_RESET));
 }
 
+/* ---- counts for the metrics ------------------------------------------------ */
+
+static void count_record(struct collector *c)
+{
+	for (size_t i = 0; c->cur_type && i < N_REC_TYPES; i++)
+		if (!strcmp(c->cur_type, rec_types[i])) {
+			c->records_by_type[i]++;
+			return;
+		}
+}
+
+/* "human (uid 0, pid 12)" -> "human": a label of few values. */
+static void decider_label(const char *by, char *out, size_t len)
+{
+	size_t n = strcspn(by, "(");
+
+	while (n && by[n - 1] == ' ')
+		n--;
+	snprintf(out, len, "%.*s", (int)n, by);
+}
+
+/* One more verdict of (rule, action, by).  The series are bounded: past
+ * MAX_VCOUNTS distinct ones, the rest count under rule "other". */
+static void count_verdict(struct collector *c, const char *rule, const char *action, const char *by)
+{
+	struct vcount *v;
+	char b[16];
+
+	decider_label(by, b, sizeof(b));
+	if (!rule || !*rule)
+		rule = "none";
+	for (size_t i = 0; i < c->n_vcounts; i++) {
+		v = &c->vcounts[i];
+		if (!strcmp(v->rule, rule) && !strcmp(v->action, action) && !strcmp(v->by, b)) {
+			v->n++;
+			return;
+		}
+	}
+	if (c->n_vcounts >= MAX_VCOUNTS) {
+		if (strcmp(rule, "other"))
+			count_verdict(c, "other", action, by);
+		return;
+	}
+	if (!c->vcounts) {
+		c->vcounts = calloc(MAX_VCOUNTS, sizeof(*c->vcounts));
+		if (!c->vcounts)
+			return;
+	}
+	v = &c->vcounts[c->n_vcounts++];
+	snprintf(v->rule, sizeof(v->rule), "%s", rule);
+	snprintf(v->action, sizeof(v->action), "%s", action);
+	snprintf(v->by, sizeof(v->by), "%s", b);
+	v->n = 1;
+}
+
 /* Keep the last records for `agentwatch watch` (control command events). */
 static void recent_push(struct collector *c, const char *d, size_t len)
 {
@@ -473,6 +560,7 @@ static void finish_json(struct collector *c)
 		return;
 	}
 	d = jsonw__data(c->jw, &len);
+	count_record(c);
 	recent_push(c, d, len);
 	/* The durable log gets every record; one that carries a verdict that
 	 * acts (pause, kill, deny...) is fsynced before we go on.  A failing
@@ -482,6 +570,15 @@ static void finish_json(struct collector *c)
 	c->durable = false;
 	if (c->text)
 		return;
+	if (c->o->format == OUT_OCSF) {
+		int r = ocsf__from_record(d, len, c->ocsf_w, &c->ocsf);
+
+		if (r <= 0) {
+			c->ocsf_errors += r < 0;
+			return;
+		}
+		d = jsonw__data(c->ocsf_w, &len);
+	}
 	if (fwrite(d, 1, len, c->out) != len || fputc('\n', c->out) == EOF)
 		c->uc.output_errors++;
 }
@@ -716,6 +813,11 @@ static void json_outcome(struct collector *c, const struct outcome *o)
 	jsonw__str(c->jw, rule_action_name(o->verdict));
 	if (o->verdict >= RA_PAUSE)
 		c->durable = true;
+	{
+		const struct rule_hit *h = deciding_hit(&o->res, o->res.would);
+
+		count_verdict(c, h ? h->id : NULL, rule_action_name(o->verdict), "rule");
+	}
 	if (o->res.would != o->verdict) {
 		jsonw__key(c->jw, "would");
 		jsonw__str(c->jw, rule_action_name(o->res.would));
@@ -847,6 +949,7 @@ static void out_resolution(struct collector *c, const struct pending *pd, const 
 	jsonw__str(c->jw, verdict);
 	jsonw__key(c->jw, "decided_by");
 	jsonw__str(c->jw, by);
+	count_verdict(c, pd->rule, verdict, by);
 	jsonw__key(c->jw, "rule");
 	jsonw__str(c->jw, pd->rule);
 	jsonw__key(c->jw, "waited_ms");
@@ -926,6 +1029,7 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	bool complete;
 	size_t n = 0, i;
 	char *env = NULL;
+	uint64_t t0;
 
 	if (!c->rules || !s)
 		return;
@@ -958,8 +1062,10 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	x.env = env;
 	x.session_id = s->id;
 	x.now_ns = d->ev->hdr.ts;
+	t0 = now_ns(CLOCK_MONOTONIC);
 	if (ruleset__match_exec(c->rules, c->rates, &x, &o->res) == 0)
 		o->matched = true;
+	prom_hist__observe(&c->eval_hist[EVAL_EXEC], now_ns(CLOCK_MONOTONIC) - t0);
 	free(env);
 }
 
@@ -1314,7 +1420,10 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 		x.exe = p ? p->exe : NULL;
 		x.session_id = s->id;
 		x.now_ns = ev->hdr.ts;
+		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+
 		o.matched = ruleset__match_net(c->rules, c->rates, &x, &o.res) == 0;
+		prom_hist__observe(&c->eval_hist[EVAL_NET], now_ns(CLOCK_MONOTONIC) - t0);
 	}
 	if (o.matched)
 		o.verdict = enforced(c, &o.res);
@@ -1534,8 +1643,12 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		x.exe = p ? p->exe : NULL;
 		x.session_id = s->id;
 		x.now_ns = d.ev->hdr.ts;
-		if (x.path)
+		if (x.path) {
+			uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+
 			o.matched = ruleset__match_file(c->rules, c->rates, &x, &o.res) == 0;
+			prom_hist__observe(&c->eval_hist[EVAL_FILE], now_ns(CLOCK_MONOTONIC) - t0);
+		}
 	}
 	if (o.matched)
 		enforce_file(c, &d, s, p, &o);
@@ -2733,6 +2846,129 @@ static void check_losses(struct collector *c)
 	finish_json(c);
 }
 
+/* ---- Prometheus metrics (--metrics) ----------------------------------------- */
+
+static void prom_counter(struct prom_buf *b, const char *name, const char *help, uint64_t v)
+{
+	prom__family(b, name, PROM_COUNTER, help);
+	prom__sample_u64(b, name, NULL, v);
+}
+
+static void prom_gauge(struct prom_buf *b, const char *name, const char *help, double v)
+{
+	prom__family(b, name, PROM_GAUGE, help);
+	prom__sample(b, name, NULL, v);
+}
+
+static size_t live_sessions(const struct collector *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_sessions; i++)
+		n += c->sessions[i].id != 0;
+	return n;
+}
+
+/* Losses by point: the kernel's, the collector's and the log's. */
+static void prom_losses(struct collector *c, struct prom_buf *b, const uint64_t kc[AW_CNT_MAX])
+{
+	static const char name[] = "agentwatch_lost_total";
+	struct auditlog_stats ls = {0};
+
+	prom__family(b, name, PROM_COUNTER, "Records or tracking lost, by where they were lost.");
+	for (unsigned int i = 0; i < AW_CNT_MAX; i++) {
+		const char *l[] = { "point", sensor__counter_name(i), NULL };
+
+		if (is_loss_counter(i))
+			prom__sample_u64(b, name, l, kc[i]);
+	}
+	if (c->log)
+		auditlog__stats(c->log, &ls);
+	{
+		const char *l1[] = { "point", "decode_errors", NULL };
+		const char *l2[] = { "point", "output_errors", NULL };
+		const char *l3[] = { "point", "log_dropped", NULL };
+		const char *l4[] = { "point", "log_append_errors", NULL };
+
+		prom__sample_u64(b, name, l1, c->uc.decode_errors);
+		prom__sample_u64(b, name, l2, c->uc.output_errors);
+		prom__sample_u64(b, name, l3, ls.enospc_dropped);
+		prom__sample_u64(b, name, l4, c->log_errors);
+	}
+}
+
+static int metrics_render(void *ctx, struct prom_buf *b)
+{
+	static const char *const eval_kind[] = { "exec", "file", "net" };
+	struct collector *c = ctx;
+	uint64_t kc[AW_CNT_MAX];
+	struct proctable_stats st;
+	size_t i;
+
+	if (sensor__counters(c->sensor, kc))
+		memset(kc, 0, sizeof(kc));
+	proctable__stats(c->pt, &st);
+	{
+		const char *l[] = { "version", AGENTWATCH_VERSION, "mode",
+				    c->o->monitor ? "monitor" : "enforce", NULL };
+
+		prom__family(b, "agentwatch_info", PROM_GAUGE, "The running collector.");
+		prom__sample(b, "agentwatch_info", l, 1);
+	}
+	prom__family(b, "agentwatch_records_total", PROM_COUNTER, "Records written, by type.");
+	for (i = 0; i < N_REC_TYPES; i++) {
+		const char *l[] = { "type", rec_types[i], NULL };
+
+		prom__sample_u64(b, "agentwatch_records_total", l, c->records_by_type[i]);
+	}
+	prom__family(b, "agentwatch_sensor_events_total", PROM_COUNTER,
+		     "Kernel-side counters of the sensor, by name.");
+	for (i = 0; i < AW_CNT_MAX; i++) {
+		const char *l[] = { "counter", sensor__counter_name(i), NULL };
+
+		prom__sample_u64(b, "agentwatch_sensor_events_total", l, kc[i]);
+	}
+	prom_losses(c, b, kc);
+	prom__family(b, "agentwatch_verdicts_total", PROM_COUNTER,
+		     "Verdicts by rule, action, and who decided (a rule at the event, a human, a timeout).");
+	for (i = 0; i < c->n_vcounts; i++) {
+		const struct vcount *v = &c->vcounts[i];
+		const char *l[] = { "rule", v->rule, "action", v->action, "decided_by", v->by, NULL };
+
+		prom__sample_u64(b, "agentwatch_verdicts_total", l, v->n);
+	}
+	prom_gauge(b, "agentwatch_pending", "Commands paused, waiting for a human verdict.",
+		   (double)pending_count(c));
+	prom_gauge(b, "agentwatch_sessions", "Agent sessions the collector tracks now.",
+		   (double)live_sessions(c));
+	prom_counter(b, "agentwatch_sessions_opened_total", "Agent sessions opened.",
+		     c->uc.sessions_opened);
+	prom_gauge(b, "agentwatch_processes", "Processes in the process table.", (double)st.live);
+	prom_gauge(b, "agentwatch_rules", "Rules loaded.",
+		   (double)(c->rules ? ruleset__count(c->rules) : 0));
+	prom_counter(b, "agentwatch_rule_reloads_total", "Rule reloads that succeeded.", c->vc.reloads);
+	prom_counter(b, "agentwatch_rule_reload_errors_total", "Rule reloads that failed (old rules kept).",
+		     c->vc.reload_errors);
+	prom__family(b, "agentwatch_rule_eval_seconds", PROM_HISTOGRAM,
+		     "Time to evaluate the rules against one event, by event kind.");
+	for (i = 0; i < 3; i++) {
+		const char *l[] = { "kind", eval_kind[i], NULL };
+
+		prom__histogram(b, "agentwatch_rule_eval_seconds", l, &c->eval_hist[i]);
+	}
+	if (c->log) {
+		struct auditlog_stats ls;
+
+		auditlog__stats(c->log, &ls);
+		prom_counter(b, "agentwatch_log_records_total", "Records appended to the audit log.",
+			     ls.records);
+		prom_gauge(b, "agentwatch_log_segments", "Audit log segments on disk.", (double)ls.segments);
+	}
+	prom_gauge(b, "agentwatch_up_seconds", "Seconds since the collector started.",
+		   (double)(now_ns(CLOCK_BOOTTIME) - c->started_ns) / 1e9);
+	return 0;
+}
+
 static void write_status(struct collector *c, bool final)
 {
 	uint64_t kc[AW_CNT_MAX];
@@ -2878,7 +3114,8 @@ static int open_output(struct collector *c)
 		}
 	}
 	switch (o->format) {
-	case OUT_JSON: c->text = false; break;
+	case OUT_JSON:
+	case OUT_OCSF: c->text = false; break;
 	case OUT_TEXT: c->text = true; break;
 	default: c->text = isatty(fileno(c->out)); break;
 	}
@@ -2904,6 +3141,16 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	c->jw = jsonw__new();
 	c->pt = proctable__new(o->max_procs);
 	if (!c->jw || !c->pt) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < 3; i++)
+		prom_hist__init(&c->eval_hist[i], prom_hist_latency_ns, PROM_HIST_LATENCY_N);
+	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
+		c->hostname[0] = '\0';
+	c->ocsf.hostname = c->hostname[0] ? c->hostname : NULL;
+	c->ocsf.product_version = AGENTWATCH_VERSION;
+	if (o->format == OUT_OCSF && !(c->ocsf_w = jsonw__new())) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -2955,6 +3202,17 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			o->control_path, strerror(-err));
 		goto cleanup;
 	}
+	if (o->metrics_addr && *o->metrics_addr) {
+		char buf[128];
+
+		if ((err = metrics__open(o->metrics_addr, &c->metrics))) {
+			fprintf(stderr, "agentwatch: failed to serve metrics on %s: %s\n",
+				o->metrics_addr, strerror(-err));
+			goto cleanup;
+		}
+		metrics__addr(c->metrics, buf, sizeof(buf));
+		fprintf(stderr, "agentwatch: metrics on http://%s/metrics\n", buf);
+	}
 	if ((err = seed_sessions(c)))
 		goto cleanup;
 	/* Losses a predecessor already reported (pinned counters) are not ours. */
@@ -2981,7 +3239,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	write_status(c, false);
 
 	while (!stop_flag) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		uint64_t now;
 		int nfd = 0, timeout = COLLECTOR_POLL_MS, n;
 
@@ -2994,6 +3252,14 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			pfd[nfd++].events = POLLIN;
 			if (ct >= 0 && ct < timeout)
 				timeout = ct;
+		}
+		if (c->metrics) {
+			int mt = metrics__timeout_ms(c->metrics);
+
+			pfd[nfd].fd = metrics__fd(c->metrics);
+			pfd[nfd++].events = POLLIN;
+			if (mt >= 0 && mt < timeout)
+				timeout = mt;
 		}
 		/* Ordinary records don't wake us (see emit_flags() in
 		 * bpf/maps.bpf.h): the timeout is what bounds their latency. */
@@ -3011,6 +3277,8 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		}
 		if (c->control)
 			control__process(c->control);
+		if (c->metrics)
+			metrics__process(c->metrics, metrics_render, c);
 		if (c->log)
 			auditlog__tick(c->log, now_ns(CLOCK_REALTIME) / 1000000);
 		if (reload_flag) {
@@ -3054,6 +3322,9 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	print_counters(c);
 cleanup:
 	control__free(c->control);
+	metrics__free(c->metrics);
+	jsonw__free(c->ocsf_w);
+	free(c->vcounts);
 	auditlog__free(c->log);
 	sensor__free(c->sensor);
 	if (c->out && c->out != stdout)

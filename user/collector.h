@@ -15,6 +15,7 @@ enum out_format {
 	OUT_AUTO = 0,   /* text on a TTY, JSON otherwise */
 	OUT_JSON,
 	OUT_TEXT,
+	OUT_OCSF,       /* OCSF events, one JSON object per line (docs/ocsf.md) */
 };
 
 #define COLLECTOR_MAX_CLI 64
@@ -46,6 +47,9 @@ struct collector_opts {
 	const char *log_dir;              /* NULL: no durable log */
 	uint64_t log_segment_bytes;       /* 0: default */
 	uint64_t log_retain_bytes;        /* 0: default */
+
+	/* export */
+	const char *metrics_addr;         /* --metrics ADDR: Prometheus endpoint */
 };
 
 int collector_run(const struct collector_opts *opts, const char *default_agents);

@@ -27,6 +27,7 @@
 #include "sensor.h"
 #include "util.h"
 
+#include "metrics.h"
 #include "version.h"
 #define DEFAULT_STATE_DIR "/run/agentwatch"
 #define DEFAULT_LOG_DIR "/var/lib/agentwatch/log"
@@ -92,7 +93,7 @@ enum {
 	OPT_STATE_DIR, OPT_MAX_PROCS, OPT_RINGBUF_MB, OPT_NO_NETWORK, OPT_FORKS, OPT_DURATION,
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
 	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER, OPT_LOG_DIR,
-	OPT_NO_LOG,
+	OPT_NO_LOG, OPT_METRICS,
 };
 
 static const struct option run_opts[] = {
@@ -122,6 +123,7 @@ static const struct option run_opts[] = {
 	{ "breaker", required_argument, NULL, OPT_BREAKER },
 	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 	{ "no-log", no_argument, NULL, OPT_NO_LOG },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -136,7 +138,8 @@ static const char run_usage[] =
 "      --no-default-agents    load no signature file (only --agent ones)\n"
 "      --session-root PID[:NAME]  declare a running process an agent root\n"
 "  -o, --output FILE          append records to FILE instead of stdout\n"
-"      --format text|json     default: text on a terminal, JSON lines otherwise\n"
+"      --format text|json|ocsf  default: text on a terminal, JSON lines otherwise;\n"
+"                             ocsf: OCSF 1.7 events (docs/ocsf.md)\n"
 "      --json                 same as --format json\n"
 "      --no-color             no ANSI colors in text output\n"
 "      --forks                also report forks of session processes\n"
@@ -159,6 +162,8 @@ static const char run_usage[] =
 "      --no-log               no durable log\n"
 "      --breaker N/MS|off     stop a session process at its Nth deletion within MS\n"
 "                             milliseconds (default 25/1000)\n"
+"      --metrics ADDR         serve Prometheus metrics on http://ADDR/metrics;\n"
+"                             ADDR is [HOST]:PORT, HOST defaults to 127.0.0.1\n"
 "  -v, --verbose              libbpf debug output and verifier logs\n";
 
 static int add_opt(const char **arr, size_t *n, const char *v, const char *what)
@@ -211,8 +216,11 @@ static int cmd_run(int argc, char **argv)
 				o.format = OUT_JSON;
 			else if (!strcmp(optarg, "text"))
 				o.format = OUT_TEXT;
+			else if (!strcmp(optarg, "ocsf"))
+				o.format = OUT_OCSF;
 			else {
-				fprintf(stderr, "agentwatch: --format takes text or json, not %s\n", optarg);
+				fprintf(stderr, "agentwatch: --format takes text, json or ocsf, not %s\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -275,6 +283,18 @@ static int cmd_run(int argc, char **argv)
 		case OPT_CONTROL: o.control_path = optarg; break;
 		case OPT_LOG_DIR: o.log_dir = optarg; break;
 		case OPT_NO_LOG: o.log_dir = NULL; break;
+		case OPT_METRICS: {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char merr[256];
+
+			if (metrics__parse_addr(optarg, &ss, &sl, merr, sizeof(merr))) {
+				fprintf(stderr, "agentwatch: --metrics: %s\n", merr);
+				return 2;
+			}
+			o.metrics_addr = optarg;
+			break;
+		}
 		case OPT_BREAKER: {
 			char nbuf[32], *slash;
 			uint64_t ms;

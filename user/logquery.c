@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auditlog.h"
 #include "json.h"
 #include "jsonr.h"
 #include "logquery.h"
+#include "ocsf.h"
+#include "version.h"
 #include "watch.h"
 
 /* render_record_line() starts with time, agent, type and pid columns. */
@@ -120,10 +123,28 @@ static bool is_event(const struct jnode *r)
 
 struct show_ctx {
 	const struct log_filter *f;
-	bool json;
+	enum lq_format fmt;
 	FILE *out;
 	unsigned long long n, bad;
+	struct jsonw *ocsf_w;
+	struct ocsf_opts ocsf;
+	char host[256];
 };
+
+/* One record out as OCSF; records with no OCSF counterpart are skipped. */
+static void show_ocsf(struct show_ctx *c, const char *json, size_t len)
+{
+	size_t olen;
+	const char *o;
+
+	if (ocsf__from_record(json, len, c->ocsf_w, &c->ocsf) != 1) {
+		c->n--;
+		return;
+	}
+	o = jsonw__data(c->ocsf_w, &olen);
+	fwrite(o, 1, olen, c->out);
+	fputc('\n', c->out);
+}
 
 static int show_one(const char *json, size_t len, void *ctx)
 {
@@ -142,7 +163,9 @@ static int show_one(const char *json, size_t len, void *ctx)
 	}
 	if (is_event(r) && wanted(r, c->f)) {
 		c->n++;
-		if (c->json) {
+		if (c->fmt == LQ_OCSF) {
+			show_ocsf(c, json, len);
+		} else if (c->fmt == LQ_JSON) {
 			fwrite(json, 1, len, c->out);
 			fputc('\n', c->out);
 		} else {
@@ -154,12 +177,23 @@ static int show_one(const char *json, size_t len, void *ctx)
 	return 0;
 }
 
-int logquery_show(const char *dir, const struct log_filter *f, bool json, FILE *out)
+int logquery_show(const char *dir, const struct log_filter *f, enum lq_format fmt, FILE *out)
 {
-	struct show_ctx c = { f, json, out, 0, 0 };
-	int err = auditlog_each(dir, show_one, &c);
+	struct show_ctx c = { .f = f, .fmt = fmt, .out = out };
+	int err;
 
-	if (!json)
+	if (fmt == LQ_OCSF) {
+		c.ocsf_w = jsonw__new();
+		if (!c.ocsf_w)
+			return -ENOMEM;
+		/* The log is read where it was written: this host's name. */
+		if (!gethostname(c.host, sizeof(c.host) - 1))
+			c.ocsf.hostname = c.host;
+		c.ocsf.product_version = AGENTWATCH_VERSION;
+	}
+	err = auditlog_each(dir, show_one, &c);
+	jsonw__free(c.ocsf_w);
+	if (fmt == LQ_TEXT)
 		fprintf(stderr, "%llu records%s\n", c.n, c.bad ? " (some lines unreadable)" : "");
 	return err;
 }

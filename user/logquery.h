@@ -16,7 +16,14 @@ struct log_filter {
 };
 
 int logquery_sessions(const char *dir, bool json, FILE *out);
-int logquery_show(const char *dir, const struct log_filter *f, bool json, FILE *out);
+/* How `log show` writes what it finds. */
+enum lq_format {
+	LQ_TEXT,        /* one readable line per record */
+	LQ_JSON,        /* the records as they are in the log */
+	LQ_OCSF,        /* each converted to an OCSF event (user/ocsf.h); bookkeeping skipped */
+};
+
+int logquery_show(const char *dir, const struct log_filter *f, enum lq_format fmt, FILE *out);
 int logquery_tree(const char *dir, const char *session, bool json, FILE *out);
 int logquery_timeline(const char *dir, const char *session, bool json, FILE *out);
 

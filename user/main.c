@@ -939,6 +939,7 @@ static int log_verify(int argc, char **argv)
 
 static const char log_usage[] =
 "usage: agentwatch log COMMAND [--log-dir DIR] [--json]\n"
+"  (show also takes --format text|json|ocsf; ocsf: OCSF 1.7 events, docs/ocsf.md)\n"
 "  verify [--head HEX]     recompute the hash chain; report the first damage\n"
 "  sessions                the agent sessions: agent, root command, times, counts\n"
 "  show [--session S] [--agent A] [--since T] [--until T] [--rule R] [--pid P] [--type T]\n"
@@ -958,10 +959,12 @@ static int log_query(int argc, char **argv, const char *what)
 		{ "rule", required_argument, NULL, 'r' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "type", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, 'f' },
 		{ 0 },
 	};
 	struct log_filter f = { .pid = -1 };
 	const char *dir = DEFAULT_LOG_DIR;
+	enum lq_format fmt = LQ_TEXT;
 	bool json = false;
 	uint64_t v;
 	int c, err;
@@ -970,7 +973,21 @@ static int log_query(int argc, char **argv, const char *what)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
-		case 'j': json = true; break;
+		case 'j': json = true; fmt = LQ_JSON; break;
+		case 'f':
+			if (!strcmp(optarg, "json")) {
+				fmt = LQ_JSON;
+			} else if (!strcmp(optarg, "text")) {
+				fmt = LQ_TEXT;
+			} else if (!strcmp(optarg, "ocsf") && !strcmp(what, "show")) {
+				fmt = LQ_OCSF;
+			} else {
+				fprintf(stderr, "agentwatch log %s: --format takes text or json%s, not %s\n",
+					what, strcmp(what, "show") ? "" : " or ocsf", optarg);
+				return 2;
+			}
+			json = fmt == LQ_JSON;
+			break;
 		case 's': f.session = optarg; break;
 		case 'a': f.agent = optarg; break;
 		case 'S': f.since = optarg; break;
@@ -992,7 +1009,7 @@ static int log_query(int argc, char **argv, const char *what)
 	if (!strcmp(what, "sessions"))
 		err = logquery_sessions(dir, json, stdout);
 	else if (!strcmp(what, "show"))
-		err = logquery_show(dir, &f, json, stdout);
+		err = logquery_show(dir, &f, fmt, stdout);
 	else if (optind + 1 != argc) {
 		fputs(log_usage, stderr);
 		return 2;

@@ -240,6 +240,7 @@ class Agentwatch:
         if "--rules" not in extra:
             self.argv.append("--no-rules")
         self.argv += list(extra)
+        self.ocsf = "ocsf" in extra   # --format ocsf: OCSF events, not native records
         self.proc = None
         self.rc = None
         self._off = 0
@@ -377,6 +378,14 @@ class Agentwatch:
             raw, e = self.bad[0]
             raise Fail("%d output line(s) are not valid JSON/UTF-8, first: %s (%r)"
                        % (len(self.bad), e, raw[:300]))
+        if self.ocsf:
+            for r in recs:
+                check(all(isinstance(r.get(k), int) for k in
+                          ("class_uid", "activity_id", "type_uid", "time", "severity_id", "category_uid")),
+                      "OCSF event without its required integers: %s" % short(r))
+                eq(r["type_uid"], r["class_uid"] * 100 + r["activity_id"], "OCSF type_uid")
+                eq(r.get("metadata", {}).get("product", {}).get("name"), "agentwatch", "OCSF product")
+            return
         for r in recs:
             t = r.get("type")
             check(t in RECORD_TYPES, "record with bad type: %s" % short(r))
@@ -2006,6 +2015,120 @@ def test_log_survives_kill_9_mid_write():
           "the restarted collector logged the gap")
     check(any(x.get("type") == "verdict" and x.get("pid") == pd["pid"] and x.get("verdict") == "allow"
               for x in after), "the replayed pause's verdict is in the log")
+
+
+def _metrics_url(aw):
+    m = re.search(r"metrics on (http://[0-9.:]+/metrics)", aw.stderr())
+    check(m, "the collector says where its metrics are: %r" % aw.stderr()[-500:])
+    return m.group(1)
+
+
+def _scrape(url):
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=5) as r:
+        eq(r.status, 200, "metrics HTTP status")
+        check(r.headers.get("Content-Type", "").startswith("text/plain; version=0.0.4"),
+              "exposition content type: %r" % r.headers.get("Content-Type"))
+        body = r.read().decode()
+    samples = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, val = line.rpartition(" ")
+            samples[name] = float(val)
+    return body, samples
+
+
+def test_metrics_scrape_over_http():
+    """Scrape --metrics over loopback: verdicts by rule, pending approvals,
+    sessions, records by type, losses and the rule-evaluation histogram."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    agent = fake_agent("/bin/rm -rf %s; /usr/bin/touch allowme-metrics; exit 0" % sq(scratch))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE + PAUSE_RULES),
+                                                 "--metrics", "127.0.0.1:0"])
+    url = _metrics_url(aw)
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "the paused touch")
+    body, m = _scrape(url)
+    eq(m.get('agentwatch_verdicts_total{rule="test-rm-outside",action="kill",decided_by="rule"}'), 1.0,
+       "the kill verdict is counted by rule and action")
+    eq(m.get("agentwatch_pending"), 1.0, "one command waits for a human")
+    check(m.get("agentwatch_sessions", 0) >= 1 and m.get("agentwatch_sessions_opened_total", 0) >= 1,
+          "sessions gauge and counter")
+    check(m.get('agentwatch_records_total{type="exec"}', 0) >= 2, "exec records counted")
+    check(m.get('agentwatch_rule_eval_seconds_count{kind="exec"}', 0) >= 2,
+          "rule evaluations are timed: %r" % [l for l in body.splitlines() if "eval" in l][:5])
+    eq(m.get('agentwatch_lost_total{point="ringbuf_full_exec"}'), 0.0, "no exec records lost")
+    check(os.path.exists(scratch), "the rm was stopped")
+    eq(aw_cli(aw, "allow", str(pd["id"])).returncode, 0, "allow")
+    wait_exit(p, 10, "agent")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        _, m = _scrape(url)
+        if m.get("agentwatch_pending") == 0.0:
+            break
+        time.sleep(0.1)
+    eq(m.get("agentwatch_pending"), 0.0, "nothing pending after the allow")
+    check(any(k.startswith('agentwatch_verdicts_total{rule="test-pause-touch",action="allow",'
+                           'decided_by="human"') for k in m), "the human's allow is counted: %r"
+          % [k for k in m if "verdicts" in k])
+
+
+def test_ocsf_output_and_log_export():
+    """--format ocsf on the output, and log show --format ocsf on the log:
+    the same session, as OCSF Process / File System / Network Activity."""
+    ws = TMP.make("ws")
+    port = _free_port()
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", port))
+    srv.listen(4)
+    code = ("import socket,os\nopen('f.txt','w').close()\nos.unlink('f.txt')\n"
+            "s=socket.socket(); s.connect(('127.0.0.1',%d)); s.close()\n" % port)
+    script = os.path.join(ws, "act.py")
+    with open(script, "w") as f:
+        f.write(code)
+    agent = fake_agent("%s %s; /bin/true ocsfmark; exit 0" % (PY, sq(script)))
+    aw = start_agentwatch([agent_spec(agent)], ["--format", "ocsf"])
+    try:
+        agent_p = run_agent(agent, cwd=ws)
+        aw.wait_for(lambda r: r.get("class_uid") == 1007 and "ocsfmark" in
+                    (r.get("process", {}).get("cmd_line") or ""), "the marker as an OCSF launch")
+        aw.stop()
+    finally:
+        srv.close()
+    recs = aw.records()
+    classes = {r["class_uid"] for r in recs}
+    check({1007, 1001, 4001, 6002} <= classes, "process, file, network and lifecycle classes: %r" % classes)
+    dele = [r for r in recs if r["class_uid"] == 1001 and r.get("activity_id") == 4]
+    check(dele and dele[0]["file"]["path"] == os.path.join(ws, "f.txt"), "the unlink is a File Delete: %r"
+          % [short(r, 300) for r in recs if r["class_uid"] == 1001])
+    conn = [r for r in recs if r["class_uid"] == 4001]
+    check(conn and conn[0]["dst_endpoint"]["port"] == port, "the connect's destination: %r"
+          % [short(r, 300) for r in conn])
+    launch = [r for r in recs if r["class_uid"] == 1007 and "ocsfmark" in
+              (r.get("process", {}).get("cmd_line") or "")][0]
+    eq(launch["process"].get("lineage"), [real(BASH), "/usr/bin/true"],
+       "the OCSF lineage, agent root (a bash script) first")
+    anc = launch["process"].get("ancestry") or [{}]
+    eq(anc[0].get("pid"), agent_p.pid, "the launch's ancestry starts at its parent, the agent")
+    r = run_cmd([AGENTWATCH, "log", "show", "--log-dir", aw.log_dir, "--format", "ocsf"])
+    eq(r.returncode, 0, "log show --format ocsf")
+    exported = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    def strip(x):
+        """metadata carries the log's sequence number, unmapped its chain link."""
+        x = {k: v for k, v in x.items() if k != "metadata"}
+        if "unmapped" in x:
+            x["unmapped"] = {k: v for k, v in x["unmapped"].items() if k != "chain"}
+        return x
+    check(all(isinstance(x.get("unmapped", {}).get("chain"), str) for x in exported),
+          "each exported event keeps its hash-chain link")
+    want = [strip({k: v for k, v in x.items() if k != "_raw"}) for x in recs]
+    got = [strip(x) for x in exported]
+    diff = [(a, b) for a, b in zip(got, want) if a != b]
+    eq(len(got), len(want), "as many OCSF events from the log as on the output")
+    check(not diff, "the log exports the same OCSF events the output carried; first difference: %r"
+          % ({k: (diff[0][0].get(k), diff[0][1].get(k)) for k in set(diff[0][0]) | set(diff[0][1])
+              if diff[0][0].get(k) != diff[0][1].get(k)} if diff else None))
 
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")

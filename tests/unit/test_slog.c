@@ -19,6 +19,9 @@
 
 #define WAIT_MS 3000
 
+static int open_unix(const char *path, struct slog **s);
+static bool unix_bind(int fd, const char *path);
+
 static uint64_t mono_ms(void)
 {
 	return now_ns(CLOCK_MONOTONIC) / 1000000;
@@ -588,12 +591,14 @@ void test_slog_udp_refused_is_counted(void)
 	ASSERT_TRUE(st.sent >= 10);
 }
 
+#define FRAME_MAX 4096
+
 /* Read octet-counted frames "LEN SP MSG" from a stream until want frames
- * are in msgs (each NUL-terminated, at most 1023 bytes) or the time is up.
- * Returns the number read, or -1 on a framing error. */
-static int read_frames(int fd, struct slog *s, uint64_t *clock, char msgs[][1024], int want)
+ * are in msgs (each NUL-terminated, shorter than FRAME_MAX) or the time is
+ * up.  Returns the number read, or -1 on a framing error. */
+static int read_frames(int fd, struct slog *s, uint64_t *clock, char msgs[][FRAME_MAX], int want)
 {
-	static char acc[65536];
+	static char acc[1 << 20];
 	size_t len = 0;
 	int got = 0;
 	uint64_t end = mono_ms() + WAIT_MS;
@@ -617,7 +622,7 @@ static int read_frames(int fd, struct slog *s, uint64_t *clock, char msgs[][1024
 			if (!sp)
 				break;
 			fl = strtoul(acc, &end_num, 10);
-			if (end_num != sp || acc[0] < '1' || acc[0] > '9' || fl >= 1024)
+			if (end_num != sp || acc[0] < '1' || acc[0] > '9' || fl >= FRAME_MAX)
 				return -1;
 			if (len < (size_t)(sp + 1 - acc) + fl)
 				break;
@@ -667,7 +672,7 @@ static bool frame_is(const char *frame, int i)
  */
 void test_slog_tcp_frames_and_reconnect(void)
 {
-	static char msgs[8][1024];
+	static char msgs[8][FRAME_MAX];
 	struct slog_opts o = { 0 };
 	struct slog_stats st;
 	struct slog *s = NULL;
@@ -791,6 +796,141 @@ void test_slog_tcp_queue_bound_never_blocks(void)
 	ASSERT_TRUE(st.blocked > 0);
 	/* No call waited: 50 ms is generous for ASan on a loaded machine. */
 	ASSERT_TRUE(t0 < 50ull * 1000000);
+}
+
+/*
+ * A connection lost with a frame half sent: the next connection gets that
+ * frame whole, not its tail.  Peer: accepts, reads nothing (so the socket
+ * buffers fill and a frame is cut), then closes with data unread (RST).
+ */
+void test_slog_tcp_half_sent_frame_resent_whole(void)
+{
+	static char msgs[64][FRAME_MAX], m[3100];
+	struct slog_opts o = { .no_bom = true };
+	struct slog_stats st;
+	struct slog *s = NULL;
+	uint64_t clock = mono_ms(), sent_at_loss = 0;
+	uint16_t port = 0;
+	int lfd, cfd = -1, i, got = 0, want, first = -1, rcv = 4096;
+	bool ok = false;
+
+	memset(m, 'p', sizeof(m));
+	lfd = inet_socket(SOCK_STREAM, &port);
+	ASSERT_TRUE(lfd >= 0);
+	setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (open_to("tcp", port, &o, &s) || (cfd = accept_within(lfd, s, NULL)) < 0)
+		goto out;
+	/* Until the socket is full (its buffer autotunes to megabytes). */
+	for (i = 0; i < 20000 && (slog__stats(s, &st), st.queued < 4); i++) {
+		int k = snprintf(m, 32, "{\"n\":%d,\"p\":\"", i);
+
+		m[k] = 'p';
+		memcpy(m + sizeof(m) - 2, "\"}", 2);
+		slog__send(s, SLOG_SEV_INFO, "exec", NULL, 0, m, sizeof(m), T0_NS);
+	}
+	if (!st.queued || !st.blocked)
+		goto out;
+	close(cfd);
+	cfd = -1;
+	for (i = 0; i < 200 && (slog__stats(s, &st), st.connected); i++) {
+		slog__tick(s, clock);
+		usleep(1000);
+	}
+	clock += SLOG_BACKOFF_MAX_MS;
+	if (st.connected || (cfd = accept_within(lfd, s, &clock)) < 0)
+		goto out;
+	/* What was queued at the loss, the half-sent frame first. */
+	want = (int)st.queued;
+	sent_at_loss = st.sent;
+	got = want <= 64 ? read_frames(cfd, s, &clock, msgs, want) : -1;
+	if (got < 1 || got != want)
+		goto out;
+	for (i = 0; i < got; i++) {
+		const char *b = after_sd(msgs[i]);
+		int n;
+
+		if (strlen(b) != sizeof(m) || sscanf(b, "{\"n\":%d,", &n) != 1 ||
+		    memcmp(b + sizeof(m) - 2, "\"}", 2))
+			goto out;
+		if (first < 0)
+			first = n;
+		/* n counts from 0: the first is the one after the last sent whole. */
+		if (n != first + i || (uint64_t)first != sent_at_loss)
+			goto out;
+	}
+	ok = true;
+out:
+	if (!ok) {
+		slog__stats(s, &st);
+		fprintf(stderr, "    %d frames after the reconnect, first n=%d; connected %d sent %"
+			PRIu64 " queued %" PRIu64 " blocked %" PRIu64 " disconnects %" PRIu64 "\n",
+			got, first, st.connected, st.sent, st.queued, st.blocked, st.disconnects);
+	}
+	slog__free(s);
+	if (cfd >= 0)
+		close(cfd);
+	close(lfd);
+	ASSERT_TRUE(ok);
+}
+
+/* Tick at t - 1 and at t: did only the second try to connect (and fail)? */
+static bool attempt_due_at(struct slog *s, uint64_t t)
+{
+	struct slog_stats a, b, c;
+
+	slog__stats(s, &a);
+	slog__tick(s, t - 1);
+	slog__stats(s, &b);
+	slog__tick(s, t);
+	slog__stats(s, &c);
+	return b.disconnects == a.disconnects && c.disconnects == a.disconnects + 1;
+}
+
+/* Reconnect attempts wait SLOG_BACKOFF_MIN_MS, doubling to the max, and
+ * the wait starts again from the minimum once a connection worked. */
+void test_slog_backoff(void)
+{
+	char dir[] = "/tmp/aw-slog-XXXXXX", path[128];
+	struct slog_stats st = { 0 };
+	struct slog *s = NULL;
+	/* The failure at open waited the minimum; the first tick's, double. */
+	uint64_t t = mono_ms() + 1000, wait = 2 * SLOG_BACKOFF_MIN_MS;
+	int i = 0, fd = -1;
+	bool reset = false;
+
+	ASSERT_NOT_NULL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/log", dir);
+	/* No socket yet: every connect fails at once with ENOENT. */
+	if (open_unix(path, &s))
+		goto out;
+	slog__tick(s, t);
+	for (i = 0; i < 10 && attempt_due_at(s, t + wait); i++) {
+		t += wait;
+		wait = wait * 2 > SLOG_BACKOFF_MAX_MS ? SLOG_BACKOFF_MAX_MS : wait * 2;
+	}
+	slog__stats(s, &st);
+	/* A receiver appears; then goes: the next wait is the minimum again. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || !unix_bind(fd, path))
+		goto out;
+	t += wait;
+	slog__tick(s, t);
+	close(fd);
+	fd = -1;
+	unlink(path);
+	slog__send(s, SLOG_SEV_INFO, "exec", NULL, 0, "{}", 2, 0);	/* ECONNREFUSED */
+	reset = attempt_due_at(s, t + SLOG_BACKOFF_MIN_MS);
+out:
+	slog__free(s);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+	ASSERT_EQ_INT(i, 10);
+	ASSERT_EQ_U64(wait, SLOG_BACKOFF_MAX_MS);
+	ASSERT_EQ_INT(st.last_error, ENOENT);
+	ASSERT_FALSE(st.connected);
+	ASSERT_TRUE(reset);
 }
 
 /* Nobody listening at all: connect fails, messages queue, then drop. */

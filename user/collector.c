@@ -26,8 +26,10 @@
 #include "control.h"
 #include "decode.h"
 #include "json.h"
+#include "jsonr.h"
 #include "metrics.h"
 #include "ocsf.h"
+#include "slog.h"
 #include "paths.h"
 #include "procscan.h"
 #include "procsig.h"
@@ -155,6 +157,13 @@ struct collector {
 	char hostname[256];
 	struct metrics *metrics;
 	const char *cur_type;          /* type of the record being built */
+	const char *cur_verdict;       /* ... the verdict it carries, if any */
+	const char *cur_rule;          /* ... and the deciding rule */
+	char cur_session[20];          /* ... its session id, "" if none */
+	const char *cur_agent;
+	uint32_t cur_pid;
+	struct slog *slog;             /* --syslog */
+	uint64_t slog_chain_next_ns;   /* CLOCK_MONOTONIC: next chain head message */
 	uint64_t records_by_type[N_REC_TYPES];
 	struct vcount *vcounts;        /* verdicts by rule, action and decider */
 	size_t n_vcounts;
@@ -333,6 +342,12 @@ static void json_common(struct collector *c, const char *type, const struct aw_e
 	jsonw__key(c->jw, "type");
 	jsonw__str(c->jw, type);
 	c->cur_type = type;
+	c->cur_verdict = c->cur_rule = NULL;
+	c->cur_pid = h->pid;
+	c->cur_agent = s ? s->agent : NULL;
+	c->cur_session[0] = '\0';
+	if (s)
+		snprintf(c->cur_session, sizeof(c->cur_session), "%016llx", (unsigned long long)s->id);
 	jsonw__key(c->jw, "time");
 	time_str(c, h->ts, ts, sizeof(ts));
 	jsonw__str(c->jw, ts);
@@ -529,6 +544,80 @@ static void count_verdict(struct collector *c, const char *rule, const char *act
 	v->n = 1;
 }
 
+/* ---- syslog (--syslog) -------------------------------------------------------- */
+
+static int record_severity(const struct collector *c)
+{
+	if (c->cur_type && !strcmp(c->cur_type, "loss"))
+		return SLOG_SEV_ERR;      /* agentwatch itself failed to see something */
+	if (c->cur_type && !strcmp(c->cur_type, "gap"))
+		return SLOG_SEV_WARNING;
+	return slog__severity_for_verdict(c->cur_verdict);
+}
+
+/*
+ * A copy of the record off the host.  The SD-ELEMENT carries the fields a
+ * receiver filters on; MSG is the record itself (native, or OCSF with
+ * --syslog-format ocsf).  Never blocks: slog queues, and counts what it
+ * drops.
+ */
+static void syslog_record(struct collector *c, const char *d, size_t len)
+{
+	char pid[16];
+	struct slog_param params[5];
+
+	if (c->o->syslog_ocsf) {
+		if (ocsf__from_record(d, len, c->ocsf_w, &c->ocsf) != 1)
+			return;
+		d = jsonw__data(c->ocsf_w, &len);
+	}
+	snprintf(pid, sizeof(pid), "%u", c->cur_pid);
+	params[0] = (struct slog_param){ "session", c->cur_session[0] ? c->cur_session : NULL };
+	params[1] = (struct slog_param){ "agent", c->cur_agent };
+	params[2] = (struct slog_param){ "pid", pid };
+	params[3] = (struct slog_param){ "verdict", c->cur_verdict };
+	params[4] = (struct slog_param){ "rule", c->cur_rule };
+	slog__send(c->slog, record_severity(c), c->cur_type, params, 5, d, len, 0);
+}
+
+/*
+ * The audit log's chain head, off the host: with a copy of the head kept
+ * elsewhere, `log verify --head` detects a log cut back or rewritten
+ * wholesale on this host, which the chain alone can't.
+ */
+static void syslog_chain_head(struct collector *c)
+{
+	struct auditlog_stats ls;
+	struct slog_param params[2];
+	char msg[256], recs[24], ts[48];
+	int n;
+
+	if (!c->slog || !c->log)
+		return;
+	auditlog__stats(c->log, &ls);
+	format_rfc3339_ns(now_ns(CLOCK_REALTIME), ts, sizeof(ts));
+	snprintf(recs, sizeof(recs), "%llu", (unsigned long long)ls.records);
+	n = snprintf(msg, sizeof(msg), "{\"type\":\"chainhead\",\"time\":\"%s\",\"head\":\"%s\","
+		     "\"records\":%s,\"segments\":%llu}", ts, auditlog__head(c->log), recs,
+		     (unsigned long long)ls.segments);
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return;
+	params[0] = (struct slog_param){ "head", auditlog__head(c->log) };
+	params[1] = (struct slog_param){ "records", recs };
+	slog__send(c->slog, SLOG_SEV_NOTICE, "chainhead", params, 2, msg, n, 0);
+}
+
+static void syslog_tick(struct collector *c)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	slog__tick(c->slog, now / 1000000);
+	if (c->o->syslog_chain_s && now >= c->slog_chain_next_ns) {
+		syslog_chain_head(c);
+		c->slog_chain_next_ns = now + (uint64_t)c->o->syslog_chain_s * 1000000000ull;
+	}
+}
+
 /* Keep the last records for `agentwatch watch` (control command events). */
 static void recent_push(struct collector *c, const char *d, size_t len)
 {
@@ -568,6 +657,8 @@ static void finish_json(struct collector *c)
 	if (c->log && auditlog__append(c->log, d, len, c->durable))
 		c->log_errors++;
 	c->durable = false;
+	if (c->slog)
+		syslog_record(c, d, len);
 	if (c->text)
 		return;
 	if (c->o->format == OUT_OCSF) {
@@ -817,6 +908,8 @@ static void json_outcome(struct collector *c, const struct outcome *o)
 		const struct rule_hit *h = deciding_hit(&o->res, o->res.would);
 
 		count_verdict(c, h ? h->id : NULL, rule_action_name(o->verdict), "rule");
+		c->cur_verdict = rule_action_name(o->verdict);
+		c->cur_rule = h ? h->id : NULL;
 	}
 	if (o->res.would != o->verdict) {
 		jsonw__key(c->jw, "would");
@@ -950,6 +1043,8 @@ static void out_resolution(struct collector *c, const struct pending *pd, const 
 	jsonw__key(c->jw, "decided_by");
 	jsonw__str(c->jw, by);
 	count_verdict(c, pd->rule, verdict, by);
+	c->cur_verdict = verdict;
+	c->cur_rule = pd->rule;
 	jsonw__key(c->jw, "rule");
 	jsonw__str(c->jw, pd->rule);
 	jsonw__key(c->jw, "waited_ms");
@@ -3150,7 +3245,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		c->hostname[0] = '\0';
 	c->ocsf.hostname = c->hostname[0] ? c->hostname : NULL;
 	c->ocsf.product_version = AGENTWATCH_VERSION;
-	if (o->format == OUT_OCSF && !(c->ocsf_w = jsonw__new())) {
+	if ((o->format == OUT_OCSF || o->syslog_ocsf) && !(c->ocsf_w = jsonw__new())) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -3202,6 +3297,19 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			o->control_path, strerror(-err));
 		goto cleanup;
 	}
+	if (o->syslog_dest && *o->syslog_dest) {
+		struct slog_opts so = { .dest = o->syslog_dest, .facility = o->syslog_facility };
+		char serr[256];
+
+		/* A receiver that is down is retried; a destination that can't
+		 * be parsed or resolved is the operator's to fix now. */
+		if ((err = slog__open(&so, &c->slog, serr, sizeof(serr)))) {
+			fprintf(stderr, "agentwatch: %s\n", serr);
+			goto cleanup;
+		}
+		c->slog_chain_next_ns = now_ns(CLOCK_MONOTONIC) +
+					(uint64_t)o->syslog_chain_s * 1000000000ull;
+	}
 	if (o->metrics_addr && *o->metrics_addr) {
 		char buf[128];
 
@@ -3219,6 +3327,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	if (sensor__counters(c->sensor, c->loss_seen))
 		memset(c->loss_seen, 0, sizeof(c->loss_seen));
 	collector_record(c, true);
+	syslog_chain_head(c);   /* the head this run starts from */
 	resume_after_gap(c);
 
 	memset(&sa, 0, sizeof(sa));
@@ -3279,6 +3388,8 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			control__process(c->control);
 		if (c->metrics)
 			metrics__process(c->metrics, metrics_render, c);
+		if (c->slog)
+			syslog_tick(c);
 		if (c->log)
 			auditlog__tick(c->log, now_ns(CLOCK_REALTIME) / 1000000);
 		if (reload_flag) {
@@ -3317,12 +3428,24 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 					c->pending[i].deadline_ns, "collector exit");
 	check_losses(c);
 	collector_record(c, false);
+	if (c->slog) {
+		struct slog_stats ss;
+
+		/* The last head, then give the receiver a moment to take it all. */
+		syslog_chain_head(c);
+		if (slog__drain(c->slog, 2000)) {
+			slog__stats(c->slog, &ss);
+			fprintf(stderr, "agentwatch: syslog: %llu message(s) not delivered at exit\n",
+				(unsigned long long)ss.queued);
+		}
+	}
 	fflush(c->out);
 	write_status(c, true);
 	print_counters(c);
 cleanup:
 	control__free(c->control);
 	metrics__free(c->metrics);
+	slog__free(c->slog);
 	jsonw__free(c->ocsf_w);
 	free(c->vcounts);
 	auditlog__free(c->log);

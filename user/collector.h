@@ -50,6 +50,10 @@ struct collector_opts {
 
 	/* export */
 	const char *metrics_addr;         /* --metrics ADDR: Prometheus endpoint */
+	const char *syslog_dest;          /* --syslog udp://|tcp://|unix: (user/slog.h) */
+	int syslog_facility;              /* 0: authpriv */
+	bool syslog_ocsf;                 /* MSG is the OCSF event, not the native record */
+	uint32_t syslog_chain_s;          /* chain head to syslog every N s; 0: only at stop */
 };
 
 int collector_run(const struct collector_opts *opts, const char *default_agents);

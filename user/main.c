@@ -28,6 +28,7 @@
 #include "util.h"
 
 #include "metrics.h"
+#include "slog.h"
 #include "version.h"
 #define DEFAULT_STATE_DIR "/run/agentwatch"
 #define DEFAULT_LOG_DIR "/var/lib/agentwatch/log"
@@ -93,7 +94,7 @@ enum {
 	OPT_STATE_DIR, OPT_MAX_PROCS, OPT_RINGBUF_MB, OPT_NO_NETWORK, OPT_FORKS, OPT_DURATION,
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
 	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER, OPT_LOG_DIR,
-	OPT_NO_LOG, OPT_METRICS,
+	OPT_NO_LOG, OPT_METRICS, OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_FORMAT, OPT_SYSLOG_CHAIN,
 };
 
 static const struct option run_opts[] = {
@@ -124,6 +125,10 @@ static const struct option run_opts[] = {
 	{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 	{ "no-log", no_argument, NULL, OPT_NO_LOG },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "syslog", required_argument, NULL, OPT_SYSLOG },
+	{ "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
+	{ "syslog-format", required_argument, NULL, OPT_SYSLOG_FORMAT },
+	{ "syslog-chain-interval", required_argument, NULL, OPT_SYSLOG_CHAIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -164,6 +169,13 @@ static const char run_usage[] =
 "                             milliseconds (default 25/1000)\n"
 "      --metrics ADDR         serve Prometheus metrics on http://ADDR/metrics;\n"
 "                             ADDR is [HOST]:PORT, HOST defaults to 127.0.0.1\n"
+"      --syslog DEST          also send every record to syslog as RFC 5424:\n"
+"                             udp://HOST[:PORT], tcp://HOST[:PORT] (octet-counted)\n"
+"                             or unix:PATH (e.g. unix:/dev/log)\n"
+"      --syslog-facility NAME authpriv (default), auth, daemon, local0..local7, ...\n"
+"      --syslog-format json|ocsf  the message body (default json: the native record)\n"
+"      --syslog-chain-interval SECONDS  send the audit log's chain head every\n"
+"                             SECONDS (default 60; 0: only at start and stop)\n"
 "  -v, --verbose              libbpf debug output and verifier logs\n";
 
 static int add_opt(const char **arr, size_t *n, const char *v, const char *what)
@@ -193,6 +205,7 @@ static int cmd_run(int argc, char **argv)
 	o.sensor.gate_fallback = AW_FALLBACK_KILL;
 	o.sensor.net_enforce = true;
 	o.log_dir = DEFAULT_LOG_DIR;
+	o.syslog_chain_s = 60;
 	o.sensor.breaker_n = 25;
 	o.sensor.breaker_window_ns = 1000000000ull;
 	optind = 1;
@@ -295,6 +308,38 @@ static int cmd_run(int argc, char **argv)
 			o.metrics_addr = optarg;
 			break;
 		}
+		case OPT_SYSLOG: {
+			struct slog_dest d;
+			char serr[256];
+
+			if (slog__parse_dest(optarg, &d, serr, sizeof(serr))) {
+				fprintf(stderr, "agentwatch: --syslog: %s\n", serr);
+				return 2;
+			}
+			o.syslog_dest = optarg;
+			break;
+		}
+		case OPT_SYSLOG_FACILITY:
+			o.syslog_facility = slog__facility_from_name(optarg);
+			if (o.syslog_facility < 0) {
+				fprintf(stderr, "agentwatch: --syslog-facility: unknown facility %s\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_SYSLOG_FORMAT:
+			if (strcmp(optarg, "json") && strcmp(optarg, "ocsf")) {
+				fprintf(stderr, "agentwatch: --syslog-format takes json or ocsf, not %s\n", optarg);
+				return 2;
+			}
+			o.syslog_ocsf = !strcmp(optarg, "ocsf");
+			break;
+		case OPT_SYSLOG_CHAIN:
+			if (parse_u64(optarg, &v) || v > 86400) {
+				fprintf(stderr, "agentwatch: --syslog-chain-interval takes 0..86400 seconds\n");
+				return 2;
+			}
+			o.syslog_chain_s = v;
+			break;
 		case OPT_BREAKER: {
 			char nbuf[32], *slash;
 			uint64_t ms;

@@ -2130,6 +2130,97 @@ def test_ocsf_output_and_log_export():
           % ({k: (diff[0][0].get(k), diff[0][1].get(k)) for k in set(diff[0][0]) | set(diff[0][1])
               if diff[0][0].get(k) != diff[0][1].get(k)} if diff else None))
 
+
+RSYSLOG_CONF = """
+global(workDirectory="%(dir)s")
+module(load="imtcp")
+input(type="imtcp" port="%(port)d" address="127.0.0.1")
+template(name="aw" type="string"
+         string="%%pri%%|%%msgid%%|%%app-name%%|%%procid%%|%%structured-data%%|%%msg%%\\n")
+*.* action(type="omfile" file="%(out)s" template="aw")
+"""
+
+
+def _start_rsyslogd():
+    """A private rsyslogd on a loopback port: its own config, work dir and
+    pid file; stopped by pid at the end of the test."""
+    d = TMP.make("rsyslog")
+    port = _free_port()
+    out = os.path.join(d, "messages")
+    conf = os.path.join(d, "rsyslog.conf")
+    with open(conf, "w") as f:
+        f.write(RSYSLOG_CONF % {"dir": d, "port": port, "out": out})
+    p = PROCS.spawn(["/usr/sbin/rsyslogd", "-n", "-f", conf, "-i", os.path.join(d, "pid")],
+                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "stderr"), "wb"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return p, port, out
+        except OSError:
+            check(exited(p) is None, "rsyslogd exited: %r" % open(os.path.join(d, "stderr")).read())
+            time.sleep(0.05)
+    raise Fail("rsyslogd did not listen on %d within 10 s" % port)
+
+
+def _syslog_lines(path):
+    try:
+        raw = open(path, "rb").read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return []
+    rows = []
+    for line in raw.splitlines():
+        pri, msgid, app, procid, sd, msg = line.split("|", 5)
+        rows.append({"pri": int(pri), "msgid": msgid, "app": app, "procid": procid, "sd": sd,
+                     "msg": msg.lstrip("\ufeff")})
+    return rows
+
+
+def test_syslog_to_real_rsyslog():
+    """Records and the chain head reach a real rsyslogd over TCP as RFC 5424
+    (octet-counted): the kill with its rule in the structured data, the
+    record as JSON in the message, and a head that verifies the log."""
+    if not os.path.exists("/usr/sbin/rsyslogd"):
+        raise Skip("rsyslogd is not installed")
+    rs, port, out = _start_rsyslogd()
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    agent = fake_agent("/bin/rm -rf %s; /bin/true syslogmark; exit 0" % sq(scratch))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE), "--syslog",
+                                                 "tcp://127.0.0.1:%d" % port,
+                                                 "--syslog-chain-interval", "1"])
+    run_agent(agent, cwd=ws)
+    aw.wait_for(is_exec(contains="syslogmark"), "the marker exec")
+    aw.stop()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = _syslog_lines(out)
+        if any(r["msgid"] == "collector" and '"event":"stop"' in r["msg"] for r in rows) and \
+                sum(r["msgid"] == "chainhead" for r in rows) >= 2:
+            break
+        time.sleep(0.1)
+    rows = _syslog_lines(out)
+    os.kill(rs.pid, signal.SIGTERM)
+    wait_exit(rs, 10, "rsyslogd")
+    check(rows, "rsyslogd received messages")
+    eq({r["app"] for r in rows}, {"agentwatch"}, "APP-NAME")
+    eq({r["procid"] for r in rows}, {str(aw.proc.pid)}, "PROCID is the collector's pid")
+    kill = [r for r in rows if r["msgid"] == "exec" and 'verdict="kill"' in r["sd"]]
+    check(kill, "the kill reached syslog: %r" % [(r["msgid"], r["sd"]) for r in rows][:10])
+    k = kill[0]
+    eq(k["pri"], 10 * 8 + 4, "authpriv.warning for a kill")
+    check('rule="test-rm-outside"' in k["sd"] and k["sd"].startswith("[agentwatch@32473 "),
+          "structured data names the rule: %r" % k["sd"])
+    rec = json.loads(k["msg"])
+    eq((rec["type"], rec["verdict"], rec["argv"]), ("exec", "kill", ["/bin/rm", "-rf", scratch]),
+       "the message is the record, as JSON")
+    mark = [r for r in rows if r["msgid"] == "exec" and "syslogmark" in r["msg"]]
+    eq(mark and mark[0]["pri"], 10 * 8 + 6, "authpriv.info for a plain exec")
+    heads = [json.loads(r["msg"]) for r in rows if r["msgid"] == "chainhead"]
+    r = run_cmd([AGENTWATCH, "log", "verify", "--log-dir", aw.log_dir, "--head", heads[-1]["head"], "--json"])
+    rep = json.loads(r.stdout.decode())
+    eq((r.returncode, rep.get("ok")), (0, True), "the log verifies against the head sent to syslog: %r" % rep)
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

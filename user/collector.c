@@ -3059,6 +3059,25 @@ static int metrics_render(void *ctx, struct prom_buf *b)
 			     ls.records);
 		prom_gauge(b, "agentwatch_log_segments", "Audit log segments on disk.", (double)ls.segments);
 	}
+	if (c->slog) {
+		struct slog_stats ss;
+		const char *lq[] = { "reason", "queue_full", NULL };
+		const char *li[] = { "reason", "invalid", NULL };
+		const char *ls[] = { "reason", "send", NULL };
+
+		slog__stats(c->slog, &ss);
+		prom_counter(b, "agentwatch_syslog_sent_total", "Messages handed to the syslog socket.",
+			     ss.sent);
+		prom__family(b, "agentwatch_syslog_dropped_total", PROM_COUNTER,
+			     "Syslog messages dropped, by reason.");
+		prom__sample_u64(b, "agentwatch_syslog_dropped_total", lq, ss.dropped_queue_full);
+		prom__sample_u64(b, "agentwatch_syslog_dropped_total", li, ss.dropped_invalid);
+		prom__sample_u64(b, "agentwatch_syslog_dropped_total", ls, ss.dropped_send);
+		prom_gauge(b, "agentwatch_syslog_connected", "1 while the syslog socket is up.",
+			   ss.connected);
+		prom_gauge(b, "agentwatch_syslog_queued", "Syslog messages waiting to be sent.",
+			   (double)ss.queued);
+	}
 	prom_gauge(b, "agentwatch_up_seconds", "Seconds since the collector started.",
 		   (double)(now_ns(CLOCK_BOOTTIME) - c->started_ns) / 1e9);
 	return 0;
@@ -3119,6 +3138,25 @@ static void write_status(struct collector *c, bool final)
 		jsonw__key(w, "write_errors"); jsonw__u64(w, ls.write_errors);
 		jsonw__key(w, "torn_cut"); jsonw__u64(w, ls.torn_cut);
 		jsonw__key(w, "append_errors"); jsonw__u64(w, c->log_errors);
+		jsonw__obj_end(w);
+	} else {
+		jsonw__null(w);
+	}
+	jsonw__key(w, "syslog");
+	if (c->slog) {
+		struct slog_stats ss;
+
+		slog__stats(c->slog, &ss);
+		jsonw__obj_begin(w);
+		jsonw__key(w, "dest"); jsonw__str(w, c->o->syslog_dest);
+		jsonw__key(w, "connected"); jsonw__bool(w, ss.connected);
+		jsonw__key(w, "sent"); jsonw__u64(w, ss.sent);
+		jsonw__key(w, "dropped"); jsonw__u64(w, ss.dropped);
+		jsonw__key(w, "queued"); jsonw__u64(w, ss.queued);
+		jsonw__key(w, "truncated"); jsonw__u64(w, ss.truncated);
+		jsonw__key(w, "disconnects"); jsonw__u64(w, ss.disconnects);
+		jsonw__key(w, "last_error");
+		jsonw__str(w, ss.last_error ? strerror(ss.last_error) : NULL);
 		jsonw__obj_end(w);
 	} else {
 		jsonw__null(w);

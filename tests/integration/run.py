@@ -240,7 +240,8 @@ class Agentwatch:
         if "--rules" not in extra:
             self.argv.append("--no-rules")
         self.argv += list(extra)
-        self.ocsf = "ocsf" in extra   # --format ocsf: OCSF events, not native records
+        # --format ocsf: OCSF events on the output, not native records
+        self.ocsf = any(a == "--format" and b == "ocsf" for a, b in zip(extra, list(extra)[1:]))
         self.proc = None
         self.rc = None
         self._off = 0
@@ -2134,7 +2135,9 @@ def test_ocsf_output_and_log_export():
 RSYSLOG_CONF = """
 global(workDirectory="%(dir)s")
 module(load="imtcp")
+module(load="imudp")
 input(type="imtcp" port="%(port)d" address="127.0.0.1")
+input(type="imudp" port="%(uport)d" address="127.0.0.1")
 template(name="aw" type="string"
          string="%%pri%%|%%msgid%%|%%app-name%%|%%procid%%|%%structured-data%%|%%msg%%\\n")
 *.* action(type="omfile" file="%(out)s" template="aw")
@@ -2146,17 +2149,18 @@ def _start_rsyslogd():
     pid file; stopped by pid at the end of the test."""
     d = TMP.make("rsyslog")
     port = _free_port()
+    uport = _free_port(kind=socket.SOCK_DGRAM)
     out = os.path.join(d, "messages")
     conf = os.path.join(d, "rsyslog.conf")
     with open(conf, "w") as f:
-        f.write(RSYSLOG_CONF % {"dir": d, "port": port, "out": out})
+        f.write(RSYSLOG_CONF % {"dir": d, "port": port, "uport": uport, "out": out})
     p = PROCS.spawn(["/usr/sbin/rsyslogd", "-n", "-f", conf, "-i", os.path.join(d, "pid")],
                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "stderr"), "wb"))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return p, port, out
+            return p, port, uport, out
         except OSError:
             check(exited(p) is None, "rsyslogd exited: %r" % open(os.path.join(d, "stderr")).read())
             time.sleep(0.05)
@@ -2182,7 +2186,7 @@ def test_syslog_to_real_rsyslog():
     record as JSON in the message, and a head that verifies the log."""
     if not os.path.exists("/usr/sbin/rsyslogd"):
         raise Skip("rsyslogd is not installed")
-    rs, port, out = _start_rsyslogd()
+    rs, port, _, out = _start_rsyslogd()
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")
     agent = fake_agent("/bin/rm -rf %s; /bin/true syslogmark; exit 0" % sq(scratch))
@@ -2220,6 +2224,32 @@ def test_syslog_to_real_rsyslog():
     r = run_cmd([AGENTWATCH, "log", "verify", "--log-dir", aw.log_dir, "--head", heads[-1]["head"], "--json"])
     rep = json.loads(r.stdout.decode())
     eq((r.returncode, rep.get("ok")), (0, True), "the log verifies against the head sent to syslog: %r" % rep)
+
+
+def test_syslog_udp_to_real_rsyslog():
+    """The same over UDP, one datagram per message, with OCSF bodies."""
+    if not os.path.exists("/usr/sbin/rsyslogd"):
+        raise Skip("rsyslogd is not installed")
+    rs, _, uport, out = _start_rsyslogd()
+    ws = TMP.make("ws")
+    agent = fake_agent("/bin/true udpmark; exit 0")
+    aw = start_agentwatch([agent_spec(agent)], ["--syslog", "udp://127.0.0.1:%d" % uport,
+                                                 "--syslog-format", "ocsf", "--syslog-facility", "local3"])
+    run_agent(agent, cwd=ws)
+    aw.wait_for(is_exec(contains="udpmark"), "the marker exec")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = [r for r in _syslog_lines(out) if r["msgid"] == "exec" and "udpmark" in r["msg"]]
+        if rows:
+            break
+        time.sleep(0.1)
+    aw.stop()
+    os.kill(rs.pid, signal.SIGTERM)
+    wait_exit(rs, 10, "rsyslogd")
+    check(rows, "the marker exec reached rsyslogd over UDP")
+    eq(rows[0]["pri"], 19 * 8 + 6, "local3.info")
+    ev = json.loads(rows[0]["msg"])
+    eq((ev.get("class_uid"), ev.get("activity_id")), (1007, 1), "the body is an OCSF Process Launch")
 
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")

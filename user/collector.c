@@ -3336,7 +3336,8 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		goto cleanup;
 	}
 	if (o->syslog_dest && *o->syslog_dest) {
-		struct slog_opts so = { .dest = o->syslog_dest, .facility = o->syslog_facility };
+		struct slog_opts so = { .dest = o->syslog_dest, .facility = o->syslog_facility,
+					.no_bom = o->syslog_no_bom };
 		char serr[256];
 
 		/* A receiver that is down is retried; a destination that can't

@@ -53,6 +53,7 @@ struct collector_opts {
 	const char *syslog_dest;          /* --syslog udp://|tcp://|unix: (user/slog.h) */
 	int syslog_facility;              /* 0: authpriv */
 	bool syslog_ocsf;                 /* MSG is the OCSF event, not the native record */
+	bool syslog_no_bom;               /* no UTF-8 BOM before MSG (receivers that keep it) */
 	uint32_t syslog_chain_s;          /* chain head to syslog every N s; 0: only at stop */
 };
 

@@ -95,6 +95,7 @@ enum {
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
 	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER, OPT_LOG_DIR,
 	OPT_NO_LOG, OPT_METRICS, OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_FORMAT, OPT_SYSLOG_CHAIN,
+	OPT_SYSLOG_NO_BOM,
 };
 
 static const struct option run_opts[] = {
@@ -129,6 +130,7 @@ static const struct option run_opts[] = {
 	{ "syslog-facility", required_argument, NULL, OPT_SYSLOG_FACILITY },
 	{ "syslog-format", required_argument, NULL, OPT_SYSLOG_FORMAT },
 	{ "syslog-chain-interval", required_argument, NULL, OPT_SYSLOG_CHAIN },
+	{ "syslog-no-bom", no_argument, NULL, OPT_SYSLOG_NO_BOM },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -176,6 +178,8 @@ static const char run_usage[] =
 "      --syslog-format json|ocsf  the message body (default json: the native record)\n"
 "      --syslog-chain-interval SECONDS  send the audit log's chain head every\n"
 "                             SECONDS (default 60; 0: only at start and stop)\n"
+"      --syslog-no-bom        no UTF-8 BOM before the message (RFC 5424 wants it;\n"
+"                             rsyslog keeps it in %msg%, which upsets JSON parsers)\n"
 "  -v, --verbose              libbpf debug output and verifier logs\n";
 
 static int add_opt(const char **arr, size_t *n, const char *v, const char *what)
@@ -333,6 +337,7 @@ static int cmd_run(int argc, char **argv)
 			}
 			o.syslog_ocsf = !strcmp(optarg, "ocsf");
 			break;
+		case OPT_SYSLOG_NO_BOM: o.syslog_no_bom = true; break;
 		case OPT_SYSLOG_CHAIN:
 			if (parse_u64(optarg, &v) || v > 86400) {
 				fprintf(stderr, "agentwatch: --syslog-chain-interval takes 0..86400 seconds\n");

@@ -2176,7 +2176,7 @@ def _syslog_lines(path):
     for line in raw.splitlines():
         pri, msgid, app, procid, sd, msg = line.split("|", 5)
         rows.append({"pri": int(pri), "msgid": msgid, "app": app, "procid": procid, "sd": sd,
-                     "msg": msg.lstrip("\ufeff")})
+                     "msg": msg.lstrip("\ufeff"), "raw_msg": msg})
     return rows
 
 
@@ -2215,6 +2215,7 @@ def test_syslog_to_real_rsyslog():
     eq(k["pri"], 10 * 8 + 4, "authpriv.warning for a kill")
     check('rule="test-rm-outside"' in k["sd"] and k["sd"].startswith("[agentwatch@32473 "),
           "structured data names the rule: %r" % k["sd"])
+    check(k["raw_msg"].startswith("\ufeff"), "RFC 5424: a UTF-8 body starts with the BOM by default")
     rec = json.loads(k["msg"])
     eq((rec["type"], rec["verdict"], rec["argv"]), ("exec", "kill", ["/bin/rm", "-rf", scratch]),
        "the message is the record, as JSON")
@@ -2234,7 +2235,8 @@ def test_syslog_udp_to_real_rsyslog():
     ws = TMP.make("ws")
     agent = fake_agent("/bin/true udpmark; exit 0")
     aw = start_agentwatch([agent_spec(agent)], ["--syslog", "udp://127.0.0.1:%d" % uport,
-                                                 "--syslog-format", "ocsf", "--syslog-facility", "local3"])
+                                                 "--syslog-format", "ocsf", "--syslog-facility", "local3",
+                                                 "--syslog-no-bom"])
     run_agent(agent, cwd=ws)
     aw.wait_for(is_exec(contains="udpmark"), "the marker exec")
     deadline = time.monotonic() + 10
@@ -2248,6 +2250,7 @@ def test_syslog_udp_to_real_rsyslog():
     wait_exit(rs, 10, "rsyslogd")
     check(rows, "the marker exec reached rsyslogd over UDP")
     eq(rows[0]["pri"], 19 * 8 + 6, "local3.info")
+    check(not rows[0]["raw_msg"].startswith("\ufeff"), "--syslog-no-bom: the body starts with the JSON")
     ev = json.loads(rows[0]["msg"])
     eq((ev.get("class_uid"), ev.get("activity_id")), (1007, 1), "the body is an OCSF Process Launch")
 

@@ -65,6 +65,7 @@ struct session {
 	uint64_t opened_ts;
 	uint64_t n_exec, n_file, n_net, n_exit;
 	bool root_exited;
+	uint64_t lost;         /* its records the kernel could not queue: degraded */
 };
 
 struct ucounters {
@@ -377,6 +378,12 @@ static void json_common(struct collector *c, const char *type, const struct aw_e
 		jsonw__obj_end(c->jw);
 		jsonw__key(c->jw, "workspace");
 		jsonw__str(c->jw, s->workspace);
+		if (s->lost) {
+			/* Some of this session's records were lost: what the log
+			 * shows of it from here on is incomplete. */
+			jsonw__key(c->jw, "degraded");
+			jsonw__bool(c->jw, true);
+		}
 	} else {
 		jsonw__null(c->jw);
 		jsonw__key(c->jw, "agent");
@@ -2935,20 +2942,48 @@ static bool is_loss_counter(unsigned int i)
  * with what was lost since the last one, so `log sessions` can tell which
  * sessions ran while the sensor was blind.
  */
+struct sess_loss {
+	struct session *s;
+	uint64_t delta;
+};
+
+struct sess_losses {
+	struct collector *c;
+	struct sess_loss v[64];
+	size_t n;
+};
+
+/* A session whose kernel loss count rose since we last looked. */
+static int sess_loss_cb(uint64_t sid, uint64_t lost, void *ctx)
+{
+	struct sess_losses *l = ctx;
+	struct session *s = session_find(l->c, sid);
+
+	if (!s || lost <= s->lost || l->n >= sizeof(l->v) / sizeof(l->v[0]))
+		return 0;
+	l->v[l->n].s = s;
+	l->v[l->n++].delta = lost - s->lost;
+	s->lost = lost;
+	return 0;
+}
+
 static void check_losses(struct collector *c)
 {
 	uint64_t kc[AW_CNT_MAX + 1], dropped = 0;
 	struct aw_event_hdr h = {0};
+	struct sess_losses sl = { .c = c };
 	bool any = false;
 	unsigned int i;
+	char id[20];
 
 	if (sensor__counters(c->sensor, kc))
 		return;
+	sensor__session_losses_each(c->sensor, sess_loss_cb, &sl);
 	kc[AW_CNT_MAX] = c->uc.decode_errors;
 	for (i = 0; i <= AW_CNT_MAX; i++)
 		if ((i == AW_CNT_MAX || is_loss_counter(i)) && kc[i] > c->loss_seen[i])
 			any = true;
-	if (!any)
+	if (!any && !sl.n)
 		return;
 	h.ts = now_ns(CLOCK_BOOTTIME);
 	h.pid = h.tid = getpid();
@@ -2969,6 +3004,19 @@ static void check_losses(struct collector *c)
 	jsonw__obj_end(c->jw);
 	jsonw__key(c->jw, "dropped");
 	jsonw__u64(c->jw, dropped);
+	/* Exactly which sessions lost what (records of processes outside any
+	 * session, with --all, are in dropped but in no session). */
+	jsonw__key(c->jw, "sessions");
+	jsonw__arr_begin(c->jw);
+	for (size_t k = 0; k < sl.n; k++) {
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)sl.v[k].s->id);
+		jsonw__obj_begin(c->jw);
+		jsonw__key(c->jw, "session"); jsonw__str(c->jw, id);
+		jsonw__key(c->jw, "agent"); jsonw__str(c->jw, sl.v[k].s->agent);
+		jsonw__key(c->jw, "lost"); jsonw__u64(c->jw, sl.v[k].delta);
+		jsonw__obj_end(c->jw);
+	}
+	jsonw__arr_end(c->jw);
 	if (c->text) {
 		text_head(c, &h, NULL, "loss", C_RED);
 		fprintf(c->out, "%llu record(s) lost; the sensor was partly blind\n",
@@ -3224,6 +3272,8 @@ static void write_status(struct collector *c, bool final)
 		jsonw__key(w, "root_pid"); jsonw__u64(w, s->root_pid);
 		jsonw__key(w, "reason"); jsonw__str(w, reason_name(s->reason));
 		jsonw__key(w, "workspace"); jsonw__str(w, s->workspace);
+		jsonw__key(w, "lost"); jsonw__u64(w, s->lost);
+		jsonw__key(w, "degraded"); jsonw__bool(w, s->lost > 0);
 		jsonw__key(w, "active"); jsonw__bool(w, !s->root_exited);
 		jsonw__key(w, "execs"); jsonw__u64(w, s->n_exec);
 		jsonw__key(w, "file_events"); jsonw__u64(w, s->n_file);

@@ -215,7 +215,7 @@ def sq(s):
 
 # ---- agentwatch instances --------------------------------------------------
 
-RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector"}
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector", "loss"}
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
 INSTANCES = []
@@ -2253,6 +2253,61 @@ def test_syslog_udp_to_real_rsyslog():
     check(not rows[0]["raw_msg"].startswith("\ufeff"), "--syslog-no-bom: the body starts with the JSON")
     ev = json.loads(rows[0]["msg"])
     eq((ev.get("class_uid"), ev.get("activity_id")), (1007, 1), "the body is an OCSF Process Launch")
+
+
+def test_ring_buffer_flood_losses_exact_and_session_degraded():
+    """Stop the collector (SIGSTOP, our own process) while the session
+    floods a 1 MiB ring buffer: every event the kernel could not queue is
+    counted against the session, the records seen plus the count lost add
+    up exactly to what the session did, and the session is marked
+    degraded in status, in its later records and in log sessions."""
+    ws = TMP.make("ws")
+    n = 3000
+    fifo = os.path.join(ws, "go")
+    os.mkfifo(fifo)
+    # Builtins only besides the flood, so the count below is exact; the
+    # agent then waits on the fifo, so that its exit is seen after the
+    # collector is back.
+    agent = fake_agent("for ((i = 0; i < %d; i++)); do /bin/true flood; done\n"
+                       ": > flooded\nread -t 60 line < %s\nexit 0\n" % (n, sq(fifo)))
+    aw = start_agentwatch([agent_spec(agent)], ["--forks", "--ringbuf-mb", "1"])
+    os.kill(aw.proc.pid, signal.SIGSTOP)
+    try:
+        p = PROCS.spawn([agent], cwd=ws)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not os.path.exists(os.path.join(ws, "flooded")):
+            check(exited(p) is None, "the agent ended early")
+            time.sleep(0.05)
+    finally:
+        os.kill(aw.proc.pid, signal.SIGCONT)
+    loss = aw.wait_for(lambda r: r.get("type") == "loss" and r.get("sessions"), "a loss record")[0]
+    with open(fifo, "w") as f:
+        f.write("go\n")
+    wait_exit(p, 10, "agent")
+    aw.wait_for(lambda r: r.get("type") == "exit" and r.get("pid") == p.pid, "the agent's exit")
+    st = json.load(open(os.path.join(aw.state_dir, "status.json")))
+    mine = [x for x in st["sessions"] if x["root_pid"] == p.pid]
+    aw.stop()
+    sid = loss["sessions"][0]["session"]
+    lost = sum(x["lost"] for r in aw.records(lambda r: r.get("type") == "loss")
+               for x in r.get("sessions", []) if x["session"] == sid)
+    check(lost > 0, "the flood lost records: %r" % loss)
+    eq(sum(loss["counters"].get(k, 0) for k in ("ringbuf_full_exec", "ringbuf_full_fork",
+                                                 "ringbuf_full_exit", "ringbuf_full_file")),
+       loss["dropped"], "the loss record's counters add up to what it says was dropped")
+    seen = aw.records(lambda r: r.get("session") == sid and r.get("type") in ("exec", "fork", "exit", "file"))
+    # the root's exec, ": > flooded" and exit, and a fork, an exec and an
+    # exit per command
+    root = [r["type"] for r in seen if r.get("pid") == p.pid]
+    eq(len(seen) + lost, 3 + 3 * n, "records seen (%d) + lost (%d) = what the session did (root: %r)"
+       % (len(seen), lost, root))
+    check(mine and mine[0]["degraded"] is True and mine[0]["lost"] == lost,
+          "status marks the session degraded with its loss: %r" % mine)
+    last = [r for r in seen if r.get("type") == "exit" and r.get("pid") == p.pid][0]
+    eq(last.get("degraded"), True, "records after the loss say the session is degraded")
+    r = run_cmd([AGENTWATCH, "log", "sessions", "--log-dir", aw.log_dir, "--json"])
+    row = [x for x in json.loads(r.stdout.decode()) if x["session"] == sid]
+    eq(row and row[0]["losses"], lost, "log sessions charges the session with exactly its loss")
 
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")

@@ -2309,6 +2309,77 @@ def test_ring_buffer_flood_losses_exact_and_session_degraded():
     row = [x for x in json.loads(r.stdout.decode()) if x["session"] == sid]
     eq(row and row[0]["losses"], lost, "log sessions charges the session with exactly its loss")
 
+
+def test_make_install_into_staging_root():
+    """make install DESTDIR=... PREFIX=/usr: the binary, root-owned rules
+    that the installed binary loads, a man page that renders cleanly, bash
+    completion that completes, and a hardened unit systemd accepts."""
+    stage = TMP.make("stage")
+    root = os.path.dirname(AGENTWATCH)
+    r = run_cmd(["make", "-C", root, "install", "DESTDIR=" + stage, "PREFIX=/usr"], timeout=120)
+    eq(r.returncode, 0, "make install: %r" % r.stderr[-2000:])
+    want = {"usr/sbin/agentwatch": 0o755, "usr/share/man/man8/agentwatch.8": 0o644,
+            "usr/share/bash-completion/completions/agentwatch": 0o644,
+            "usr/lib/systemd/system/agentwatch.service": 0o644, "etc/default/agentwatch": 0o644,
+            "etc/agentwatch/agents.conf": 0o644, "etc/agentwatch/rules.d": 0o755,
+            "etc/agentwatch/rules.d/filesystem.rules": 0o644}
+    for rel, mode in want.items():
+        st = os.stat(os.path.join(stage, rel))
+        eq((oct(st.st_mode & 0o777), st.st_uid), (oct(mode), 0), "mode and owner of " + rel)
+    exe = os.path.join(stage, "usr/sbin/agentwatch")
+    r = run_cmd([exe, "rules", "test", os.path.join(stage, "etc/agentwatch/rules.d")])
+    eq(r.returncode, 0, "the installed rules pass their tests with the installed binary: %r"
+       % r.stdout[-500:])
+    check(b" 0 failed" in r.stdout, "rules test summary: %r" % r.stdout[-200:])
+    r = run_cmd(["groff", "-man", "-Tutf8", "-ww", os.path.join(stage, "usr/share/man/man8/agentwatch.8")])
+    eq((r.returncode, r.stderr), (0, b""), "the man page renders without warnings")
+    check(len(r.stdout) > 2000, "the man page renders to text")
+    check("doctor" in open(os.path.join(stage, "usr/share/man/man8/agentwatch.8")).read(),
+          "the man page documents doctor")
+    comp = os.path.join(stage, "usr/share/bash-completion/completions/agentwatch")
+    # bash-completion's helpers, or a stand-in with the same contract
+    lib = "/usr/share/bash-completion/bash_completion"
+    shim = ("_init_completion() { words=(\"${COMP_WORDS[@]}\"); cword=$COMP_CWORD; "
+            "cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }; _filedir() { :; }")
+    if True:
+        script = ((("source %s; " % lib) if os.path.exists(lib) else shim + "; ") + "source %s; "
+                  "COMP_WORDS=(agentwatch lo); COMP_CWORD=1; COMP_LINE='agentwatch lo'; COMP_POINT=13; "
+                  "_agentwatch; echo \"${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(agentwatch run --for); COMP_CWORD=2; COMP_LINE='agentwatch run --for'; "
+                  "COMP_POINT=20; _agentwatch; echo \"${COMPREPLY[*]}\"" % sq(comp))
+        r = run_cmd(["bash", "-c", script])
+        got = r.stdout.decode().split("\n")[:2]
+        eq([sorted(x.split()) for x in got], [["log"], ["--forks", "--format"]], "bash completion")
+    unit = open(os.path.join(stage, "usr/lib/systemd/system/agentwatch.service")).read()
+    for need in ("Restart=always", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                 "CapabilityBoundingSet=CAP_BPF ", "ExecStart=/usr/sbin/agentwatch run ",
+                 "--rules /etc/agentwatch/rules.d"):
+        check(need in unit, "the unit has %r" % need)
+    if shutil.which("systemd-analyze"):
+        local = os.path.join(stage, "agentwatch.service")
+        with open(local, "w") as f:
+            f.write(unit.replace("/usr/sbin/agentwatch", exe))
+        env = dict(os.environ, MANPATH=os.path.join(stage, "usr/share/man"))
+        r = run_cmd(["systemd-analyze", "verify", local], env=env)
+        eq((r.returncode, r.stderr.strip()), (0, b""), "systemd-analyze verify")
+
+
+def test_doctor_reports_capabilities():
+    r = run_cmd([AGENTWATCH, "doctor", "--json", "--log-dir", TMP.make("log"),
+                 "--state-dir", TMP.make("state"), "--pin-dir", "/sys/fs/bpf/nonexistent-aw"])
+    rep = json.loads(r.stdout.decode())
+    checks = {c["check"]: c for c in rep["checks"]}
+    for name in ("privileges", "kernel", "BTF", "ring buffer", "tp_btf programs", "helpers",
+                 "cgroup socket hooks", "bpffs", "cgroup v2", "rules", "collector"):
+        check(name in checks, "doctor checks %s: %r" % (name, sorted(checks)))
+    # this machine runs the whole suite: nothing may fail, and the exit code says so
+    eq((rep["ok"], r.returncode), (True, 0), "doctor on this machine: %r"
+       % [c for c in rep["checks"] if c["level"] == "fail"])
+    eq(checks["collector"]["level"], "warn", "no collector on these state dirs: a warning")
+    r = run_cmd([AGENTWATCH, "doctor", "--json", "--rules", TMP.make("norules") + "/missing"])
+    rep = json.loads(r.stdout.decode())
+    eq((rep["ok"], r.returncode), (False, 1), "a missing rules directory fails the doctor")
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

@@ -218,7 +218,8 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 		}
 	}
 
-	if (sess && ((base && gated(&s->key, base)) || gated(&s->key, exe_name)))
+	if (sess && ((sess->flags & AW_SESS_GATE_ALL) || (base && gated(&s->key, base)) ||
+		     gated(&s->key, exe_name)))
 		ev->flags |= gate(cfg, tgid);
 
 	if (sess)

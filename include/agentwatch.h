@@ -58,6 +58,9 @@ _Static_assert(sizeof(struct aw_session) == 64, "aw_session size");
  * (agentwatch exec); the kernel clears it at the root's next exec and marks
  * that exec as the session's start. */
 #define AW_SESS_UNANNOUNCED (1u << 0)
+/* The session lost records and its policy is `--degraded gate`: every exec
+ * in it is stopped for a verdict, as if every binary were gated. */
+#define AW_SESS_GATE_ALL    (1u << 1)
 
 /* Key of the `agent_names` LPM trie: a NUL-padded basename.  An entry whose
  * prefix covers the NUL is an exact name; one that stops short is a prefix. */

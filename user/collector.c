@@ -2942,6 +2942,38 @@ static bool is_loss_counter(unsigned int i)
  * with what was lost since the last one, so `log sessions` can tell which
  * sessions ran while the sensor was blind.
  */
+static const char *const degraded_name[] = { "keep", "freeze", "gate" };
+
+/*
+ * A session just lost records: the sensor no longer saw all of it.  The
+ * operator chose what that means (--degraded): keep going, freeze the
+ * whole session until a human looks (allow resumes it, deny kills it), or
+ * from now on stop every exec in it for a verdict, so that nothing more
+ * runs unseen.
+ */
+static void degrade(struct collector *c, struct session *s)
+{
+	struct pending *pd;
+	struct proc *root;
+
+	switch (c->o->degraded) {
+	case DEGRADED_KEEP:
+		return;
+	case DEGRADED_GATE:
+		sensor__session_set_flag(c->sensor, s->id, AW_SESS_GATE_ALL);
+		return;
+	case DEGRADED_FREEZE:
+		root = proctable__lookup(c->pt, s->root_pid, s->root_start);
+		pd = pending_hold(c, s->root_pid, s->root_start, s, RA_FREEZE, NULL,
+				  root ? root->argv : NULL, root ? root->argv_len : 0);
+		signal_session(c, s->id, SIGSTOP, 0);
+		if (!pd)
+			return; /* frozen anyway; `agentwatch watch` can't list it */
+		copy_str(pd->rule, sizeof(pd->rule), "degraded-session");
+		return;
+	}
+}
+
 struct sess_loss {
 	struct session *s;
 	uint64_t delta;
@@ -2958,12 +2990,16 @@ static int sess_loss_cb(uint64_t sid, uint64_t lost, void *ctx)
 {
 	struct sess_losses *l = ctx;
 	struct session *s = session_find(l->c, sid);
+	bool first;
 
 	if (!s || lost <= s->lost || l->n >= sizeof(l->v) / sizeof(l->v[0]))
 		return 0;
+	first = s->lost == 0;
 	l->v[l->n].s = s;
 	l->v[l->n++].delta = lost - s->lost;
 	s->lost = lost;
+	if (first)
+		degrade(l->c, s);
 	return 0;
 }
 
@@ -3004,6 +3040,8 @@ static void check_losses(struct collector *c)
 	jsonw__obj_end(c->jw);
 	jsonw__key(c->jw, "dropped");
 	jsonw__u64(c->jw, dropped);
+	jsonw__key(c->jw, "degraded_policy");
+	jsonw__str(c->jw, degraded_name[c->o->degraded]);
 	/* Exactly which sessions lost what (records of processes outside any
 	 * session, with --all, are in dropped but in no session). */
 	jsonw__key(c->jw, "sessions");

@@ -48,6 +48,13 @@ struct collector_opts {
 	uint64_t log_segment_bytes;       /* 0: default */
 	uint64_t log_retain_bytes;        /* 0: default */
 
+	/* a session that lost records (user/collector.c degrade()) */
+	enum degraded_policy {
+		DEGRADED_KEEP = 0,        /* mark it, go on */
+		DEGRADED_FREEZE,          /* stop the whole session for a human */
+		DEGRADED_GATE,            /* stop every exec in it for a verdict */
+	} degraded;
+
 	/* export */
 	const char *metrics_addr;         /* --metrics ADDR: Prometheus endpoint */
 	const char *syslog_dest;          /* --syslog udp://|tcp://|unix: (user/slog.h) */

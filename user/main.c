@@ -103,7 +103,7 @@ enum {
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
 	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER, OPT_LOG_DIR,
 	OPT_NO_LOG, OPT_METRICS, OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_FORMAT, OPT_SYSLOG_CHAIN,
-	OPT_SYSLOG_NO_BOM,
+	OPT_SYSLOG_NO_BOM, OPT_DEGRADED,
 };
 
 static const struct option run_opts[] = {
@@ -139,6 +139,7 @@ static const struct option run_opts[] = {
 	{ "syslog-format", required_argument, NULL, OPT_SYSLOG_FORMAT },
 	{ "syslog-chain-interval", required_argument, NULL, OPT_SYSLOG_CHAIN },
 	{ "syslog-no-bom", no_argument, NULL, OPT_SYSLOG_NO_BOM },
+	{ "degraded", required_argument, NULL, OPT_DEGRADED },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -177,6 +178,9 @@ static const char run_usage[] =
 "      --no-log               no durable log\n"
 "      --breaker N/MS|off     stop a session process at its Nth deletion within MS\n"
 "                             milliseconds (default 25/1000)\n"
+"      --degraded keep|freeze|gate  a session whose records were lost (ring buffer\n"
+"                             full): keep going (default), freeze it for a human,\n"
+"                             or stop every exec in it for a verdict\n"
 "      --metrics ADDR         serve Prometheus metrics on http://ADDR/metrics;\n"
 "                             ADDR is [HOST]:PORT, HOST defaults to 127.0.0.1\n"
 "      --syslog DEST          also send every record to syslog as RFC 5424:\n"
@@ -346,6 +350,18 @@ static int cmd_run(int argc, char **argv)
 			o.syslog_ocsf = !strcmp(optarg, "ocsf");
 			break;
 		case OPT_SYSLOG_NO_BOM: o.syslog_no_bom = true; break;
+		case OPT_DEGRADED:
+			if (!strcmp(optarg, "keep"))
+				o.degraded = DEGRADED_KEEP;
+			else if (!strcmp(optarg, "freeze"))
+				o.degraded = DEGRADED_FREEZE;
+			else if (!strcmp(optarg, "gate"))
+				o.degraded = DEGRADED_GATE;
+			else {
+				fprintf(stderr, "agentwatch: --degraded takes keep, freeze or gate\n");
+				return 2;
+			}
+			break;
 		case OPT_SYSLOG_CHAIN:
 			if (parse_u64(optarg, &v) || v > 86400) {
 				fprintf(stderr, "agentwatch: --syslog-chain-interval takes 0..86400 seconds\n");

@@ -786,6 +786,21 @@ int sensor__session_losses_each(struct sensor *s, int (*fn)(uint64_t sid, uint64
 	return r;
 }
 
+size_t sensor__session_set_flag(struct sensor *s, uint64_t id, uint32_t flag)
+{
+	uint32_t pids[4096];
+	size_t n = sensor__session_members(s, id, pids, 4096), done = 0;
+	struct aw_session ks;
+
+	for (size_t i = 0; i < n; i++) {
+		if (sensor__get_session(s, pids[i], &ks) || ks.id != id)
+			continue;
+		ks.flags |= flag;
+		done += sensor__set_session(s, pids[i], &ks) == 0;
+	}
+	return done;
+}
+
 int sensor__quiesce(struct sensor *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.aw_config);

@@ -71,6 +71,8 @@ size_t sensor__gated_stale(struct sensor *s, uint64_t min_age_ns, uint32_t *out,
  * counted; fn returns non-zero to stop. */
 int sensor__session_losses_each(struct sensor *s, int (*fn)(uint64_t sid, uint64_t lost, void *ctx),
 				void *ctx);
+/* Set flag (AW_SESS_*) on every process of session id; how many. */
+size_t sensor__session_set_flag(struct sensor *s, uint64_t id, uint32_t flag);
 /* Shutting down: from now on the kernel stops no process and applies no
  * fallback, so none is left stopped after the last drain. */
 int sensor__quiesce(struct sensor *s);

@@ -2255,22 +2255,18 @@ def test_syslog_udp_to_real_rsyslog():
     eq((ev.get("class_uid"), ev.get("activity_id")), (1007, 1), "the body is an OCSF Process Launch")
 
 
-def test_ring_buffer_flood_losses_exact_and_session_degraded():
-    """Stop the collector (SIGSTOP, our own process) while the session
-    floods a 1 MiB ring buffer: every event the kernel could not queue is
-    counted against the session, the records seen plus the count lost add
-    up exactly to what the session did, and the session is marked
-    degraded in status, in its later records and in log sessions."""
+def _flood(extra=()):
+    """The session floods a 1 MiB ring buffer while the collector is stopped
+    (SIGSTOP, our own child), then waits on a fifo; returns once the loss
+    is on record.  Builtins only besides the flood, so counts are exact."""
     ws = TMP.make("ws")
     n = 3000
     fifo = os.path.join(ws, "go")
     os.mkfifo(fifo)
-    # Builtins only besides the flood, so the count below is exact; the
-    # agent then waits on the fifo, so that its exit is seen after the
-    # collector is back.
     agent = fake_agent("for ((i = 0; i < %d; i++)); do /bin/true flood; done\n"
-                       ": > flooded\nread -t 60 line < %s\nexit 0\n" % (n, sq(fifo)))
-    aw = start_agentwatch([agent_spec(agent)], ["--forks", "--ringbuf-mb", "1"])
+                       ": > flooded\nread -t 60 line < %s\n/bin/true after-loss\nexit 0\n"
+                       % (n, sq(fifo)))
+    aw = start_agentwatch([agent_spec(agent)], ["--forks", "--ringbuf-mb", "1"] + list(extra))
     os.kill(aw.proc.pid, signal.SIGSTOP)
     try:
         p = PROCS.spawn([agent], cwd=ws)
@@ -2281,13 +2277,27 @@ def test_ring_buffer_flood_losses_exact_and_session_degraded():
     finally:
         os.kill(aw.proc.pid, signal.SIGCONT)
     loss = aw.wait_for(lambda r: r.get("type") == "loss" and r.get("sessions"), "a loss record")[0]
+    return aw, p, fifo, loss, n
+
+
+def _release(fifo):
     with open(fifo, "w") as f:
         f.write("go\n")
+
+
+def test_ring_buffer_flood_losses_exact_and_session_degraded():
+    """Every event the kernel could not queue is counted against the
+    session, the records seen plus the count lost add up exactly to what
+    the session did, and the session is marked degraded in status, in its
+    later records and in log sessions."""
+    aw, p, fifo, loss, n = _flood()
+    _release(fifo)
     wait_exit(p, 10, "agent")
     aw.wait_for(lambda r: r.get("type") == "exit" and r.get("pid") == p.pid, "the agent's exit")
     st = json.load(open(os.path.join(aw.state_dir, "status.json")))
     mine = [x for x in st["sessions"] if x["root_pid"] == p.pid]
     aw.stop()
+    eq(loss.get("degraded_policy"), "keep", "the default policy for a degraded session")
     sid = loss["sessions"][0]["session"]
     lost = sum(x["lost"] for r in aw.records(lambda r: r.get("type") == "loss")
                for x in r.get("sessions", []) if x["session"] == sid)
@@ -2296,18 +2306,50 @@ def test_ring_buffer_flood_losses_exact_and_session_degraded():
                                                  "ringbuf_full_exit", "ringbuf_full_file")),
        loss["dropped"], "the loss record's counters add up to what it says was dropped")
     seen = aw.records(lambda r: r.get("session") == sid and r.get("type") in ("exec", "fork", "exit", "file"))
-    # the root's exec, ": > flooded" and exit, and a fork, an exec and an
-    # exit per command
     root = [r["type"] for r in seen if r.get("pid") == p.pid]
-    eq(len(seen) + lost, 3 + 3 * n, "records seen (%d) + lost (%d) = what the session did (root: %r)"
-       % (len(seen), lost, root))
+    # the root's exec, ": > flooded" and exit, and a fork, an exec and an
+    # exit per command, the one after the loss included
+    eq(len(seen) + lost, 3 + 3 * (n + 1), "records seen (%d) + lost (%d) = what the session did "
+       "(root: %r)" % (len(seen), lost, root))
     check(mine and mine[0]["degraded"] is True and mine[0]["lost"] == lost,
           "status marks the session degraded with its loss: %r" % mine)
     last = [r for r in seen if r.get("type") == "exit" and r.get("pid") == p.pid][0]
     eq(last.get("degraded"), True, "records after the loss say the session is degraded")
+    after = [r for r in seen if r.get("type") == "exec" and "after-loss" in r.get("argv", [])]
+    check(after and not after[0].get("gated"), "keep: the next command runs ungated")
     r = run_cmd([AGENTWATCH, "log", "sessions", "--log-dir", aw.log_dir, "--json"])
     row = [x for x in json.loads(r.stdout.decode()) if x["session"] == sid]
     eq(row and row[0]["losses"], lost, "log sessions charges the session with exactly its loss")
+
+
+def test_degraded_session_policy_gate():
+    """--degraded gate: after the loss, every exec in the session is stopped
+    for a verdict before it runs (and allowed here: no rule objects)."""
+    aw, p, fifo, loss, n = _flood(["--degraded", "gate", "--rules", rules_dir("")])
+    eq(loss.get("degraded_policy"), "gate", "the loss record names the policy")
+    _release(fifo)
+    eq(wait_exit(p, 10, "agent"), 0, "the agent finished")
+    after = aw.wait_for(is_exec(contains="after-loss"), "the command after the loss")[0]
+    eq((after.get("gated"), after.get("verdict")), (True, "allow"),
+       "the exec after the loss was gated, then allowed")
+    flood = aw.records(lambda r: r.get("type") == "exec" and "flood" in r.get("argv", []))
+    check(flood and not any(r.get("gated") for r in flood), "execs before the loss were not gated")
+
+
+def test_degraded_session_policy_freeze():
+    """--degraded freeze: the whole session stops until a human decides;
+    allow resumes it."""
+    aw, p, fifo, loss, n = _flood(["--degraded", "freeze", "--rules", rules_dir("")])
+    pd = pending_of(aw, lambda x: x.get("rule") == "degraded-session", "the frozen session")
+    eq(pd.get("pid"), p.pid, "the pending entry is the session root")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and procstate(p.pid) != "T":
+        time.sleep(0.05)
+    eq(procstate(p.pid), "T", "the session root is stopped")
+    r = aw_cli(aw, "allow", str(pd["id"]))
+    eq(r.returncode, 0, "allow (stderr %r)" % r.stderr)
+    _release(fifo)
+    eq(wait_exit(p, 10, "agent"), 0, "the resumed agent finished normally")
 
 
 def test_make_install_into_staging_root():

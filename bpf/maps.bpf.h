@@ -123,7 +123,7 @@ static __always_inline void emit_flags(void *ev, __u64 size, __u32 type, bool ur
 	if (bpf_ringbuf_output(&events, ev, size, flags)) {
 		__u64 sid = ((struct aw_event_hdr *)ev)->session_id, one = 1, *n;
 
-		count(AW_CNT_RB_FAIL_EXEC + type - AW_EV_EXEC);
+		count(type == AW_EV_TAMPER ? AW_CNT_RB_FAIL_TAMPER : AW_CNT_RB_FAIL_EXEC + type - AW_EV_EXEC);
 		if (sid) {
 			n = bpf_map_lookup_elem(&session_losses, &sid);
 			if (n)

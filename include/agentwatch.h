@@ -29,6 +29,7 @@ enum aw_event_type {
 	AW_EV_EXIT = 3,
 	AW_EV_NET  = 4,
 	AW_EV_FILE = 5,
+	AW_EV_TAMPER = 6,
 	AW_EV_TYPE_MAX,
 };
 
@@ -170,6 +171,28 @@ struct aw_net_event {
 				    * the collector can tell it why before it goes on */
 _Static_assert(sizeof(struct aw_net_event) == 88, "aw_net_event size");
 
+/*
+ * A session process acting on agentwatch itself: a signal or ptrace aimed
+ * at the collector, or any bpf() call (detaching links, writing pinned
+ * maps, loading programs).  Reported with lineage; the syscall itself is
+ * not blocked (that needs an LSM hook).
+ */
+enum aw_tamper_kind {
+	AW_TAMPER_SIGNAL = 1,   /* arg: the signal; target: the collector */
+	AW_TAMPER_PTRACE = 2,   /* arg: the ptrace request */
+	AW_TAMPER_BPF    = 3,   /* arg: the bpf() command */
+};
+
+struct aw_tamper_event {
+	struct aw_event_hdr hdr;
+	__u32 kind;       /* enum aw_tamper_kind */
+	__u32 arg;
+	__u32 target;     /* pid acted on (0: none) */
+	__u32 _pad;
+	char  comm[AW_COMM_LEN];
+};
+_Static_assert(sizeof(struct aw_tamper_event) == 72, "aw_tamper_event size");
+
 /* Exec gate: basenames some enforcing rule applies to (`gated_binaries`). */
 struct aw_gate_key {
 	char name[AW_NAME_KEY_LEN];   /* NUL-padded basename */
@@ -273,6 +296,8 @@ enum aw_counter {
 	AW_CNT_NET_DENIED,            /* connects/sends refused with EPERM */
 	AW_CNT_BREAKER_TRIPS,         /* processes stopped by the deletion breaker */
 	AW_CNT_PROTECTED_HITS,        /* file ops on protected paths, stopped in the kernel */
+	AW_CNT_RB_FAIL_TAMPER,        /* ring buffer full: a tamper record */
+	AW_CNT_TAMPER,                /* session processes acting on agentwatch itself */
 	AW_CNT_MAX,
 };
 

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <linux/bpf.h>
 
 #include "agents.h"
 #include "auditlog.h"
@@ -102,11 +103,12 @@ struct vcounters {
 	uint64_t gated, allowed, killed, paused, denied_net, late_kills;
 	uint64_t pause_timeouts, human_allows, human_denies, signal_errors;
 	uint64_t reloads, reload_errors, control_refused, breaker_trips, protected_stops;
+	uint64_t tamper;        /* session processes acting on agentwatch itself */
 };
 
 /* Record types, for the per-type counts the metrics export. */
 static const char *const rec_types[] = {
-	"exec", "fork", "exit", "file", "net", "verdict", "gap", "loss", "collector",
+	"exec", "fork", "exit", "file", "net", "verdict", "gap", "loss", "collector", "tamper",
 };
 #define N_REC_TYPES (sizeof(rec_types) / sizeof(rec_types[0]))
 
@@ -560,7 +562,7 @@ static int record_severity(const struct collector *c)
 {
 	if (c->cur_type && !strcmp(c->cur_type, "loss"))
 		return SLOG_SEV_ERR;      /* agentwatch itself failed to see something */
-	if (c->cur_type && !strcmp(c->cur_type, "gap"))
+	if (c->cur_type && (!strcmp(c->cur_type, "gap") || !strcmp(c->cur_type, "tamper")))
 		return SLOG_SEV_WARNING;
 	return slog__severity_for_verdict(c->cur_verdict);
 }
@@ -1516,6 +1518,74 @@ static const char *proto_name(uint32_t proto, uint32_t type)
 	}
 }
 
+/* bpf() commands by name: the ones that touch other programs' objects
+ * first, so the record says what the agent tried. */
+static const char *bpf_cmd_name(uint32_t cmd, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[BPF_MAP_CREATE] = "MAP_CREATE", [BPF_MAP_LOOKUP_ELEM] = "MAP_LOOKUP_ELEM",
+		[BPF_MAP_UPDATE_ELEM] = "MAP_UPDATE_ELEM", [BPF_MAP_DELETE_ELEM] = "MAP_DELETE_ELEM",
+		[BPF_MAP_GET_NEXT_KEY] = "MAP_GET_NEXT_KEY", [BPF_PROG_LOAD] = "PROG_LOAD",
+		[BPF_OBJ_PIN] = "OBJ_PIN", [BPF_OBJ_GET] = "OBJ_GET", [BPF_PROG_ATTACH] = "PROG_ATTACH",
+		[BPF_PROG_DETACH] = "PROG_DETACH", [BPF_PROG_GET_NEXT_ID] = "PROG_GET_NEXT_ID",
+		[BPF_MAP_GET_NEXT_ID] = "MAP_GET_NEXT_ID", [BPF_PROG_GET_FD_BY_ID] = "PROG_GET_FD_BY_ID",
+		[BPF_MAP_GET_FD_BY_ID] = "MAP_GET_FD_BY_ID", [BPF_OBJ_GET_INFO_BY_FD] = "OBJ_GET_INFO_BY_FD",
+		[BPF_LINK_CREATE] = "LINK_CREATE", [BPF_LINK_UPDATE] = "LINK_UPDATE",
+		[BPF_LINK_GET_FD_BY_ID] = "LINK_GET_FD_BY_ID", [BPF_LINK_GET_NEXT_ID] = "LINK_GET_NEXT_ID",
+		[BPF_LINK_DETACH] = "LINK_DETACH", [BPF_BTF_LOAD] = "BTF_LOAD",
+	};
+
+	if (cmd < sizeof(names) / sizeof(names[0]) && names[cmd])
+		return names[cmd];
+	snprintf(buf, len, "cmd %u", cmd);
+	return buf;
+}
+
+static void handle_tamper(struct collector *c, const struct aw_tamper_event *ev)
+{
+	static const char *const kinds[] = { "?", "signal", "ptrace", "bpf" };
+	struct session *s = session_for(c, ev->hdr.session_id);
+	struct proc *p = proc_of(c, &ev->hdr);
+	const char *kind = ev->kind < 4 ? kinds[ev->kind] : "?";
+	char what[48];
+	const char *sig;
+
+	switch (ev->kind) {
+	case AW_TAMPER_SIGNAL:
+		sig = ev->arg < 65 ? sigabbrev_np((int)ev->arg) : NULL;
+		snprintf(what, sizeof(what), "SIG%s", sig ? sig : "?");
+		break;
+	case AW_TAMPER_BPF:
+		snprintf(what, sizeof(what), "%s", bpf_cmd_name(ev->arg, what, sizeof(what)));
+		break;
+	default:
+		snprintf(what, sizeof(what), "request %u", ev->arg);
+	}
+	c->vc.tamper++;
+	if (c->text) {
+		text_head(c, &ev->hdr, s, "tamper", C_RED);
+		fprintf(c->out, "%s%s %s%s", col(c, C_BOLD), kind, what, col(c, C_RESET));
+		if (ev->target)
+			fprintf(c->out, " -> agentwatch (pid %u)", ev->target);
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+	}
+	json_common(c, "tamper", &ev->hdr, s, p ? p->ppid : 0);
+	c->durable = true;   /* evidence: on disk before anything else happens */
+	json_proc_image(c, p);
+	jsonw__key(c->jw, "kind"); jsonw__str(c->jw, kind);
+	jsonw__key(c->jw, "what"); jsonw__str(c->jw, what);
+	jsonw__key(c->jw, "target_pid");
+	if (ev->target)
+		jsonw__u64(c->jw, ev->target);
+	else
+		jsonw__null(c->jw);
+	jsonw__key(c->jw, "comm");
+	jsonw__strn(c->jw, ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
 static void handle_net(struct collector *c, const struct aw_net_event *ev)
 {
 	struct session *s = session_for(c, ev->hdr.session_id);
@@ -1866,6 +1936,7 @@ static int on_event(void *ctx, const void *data, size_t size)
 	case AW_EV_FORK:
 	case AW_EV_EXIT:
 	case AW_EV_NET:
+	case AW_EV_TAMPER:
 		if (decode_fixed(data, size, h->type)) {
 			c->uc.decode_errors++;
 			break;
@@ -1874,6 +1945,8 @@ static int on_event(void *ctx, const void *data, size_t size)
 			handle_fork(c, data);
 		else if (h->type == AW_EV_EXIT)
 			handle_exit(c, data);
+		else if (h->type == AW_EV_TAMPER)
+			handle_tamper(c, data);
 		else
 			handle_net(c, data);
 		break;
@@ -2870,7 +2943,7 @@ static void json_counters(struct collector *c, struct jsonw *w, const uint64_t k
 	VC(gated); VC(allowed); VC(killed); VC(paused); VC(denied_net); VC(late_kills);
 	VC(pause_timeouts); VC(human_allows); VC(human_denies); VC(signal_errors);
 	VC(reloads); VC(reload_errors); VC(control_refused); VC(breaker_trips);
-	VC(protected_stops);
+	VC(protected_stops); VC(tamper);
 #undef VC
 	jsonw__obj_end(w);
 }
@@ -2933,8 +3006,8 @@ static void collector_record(struct collector *c, bool start)
 /* Kernel counters that mean a record, or the tracking of a process, was lost. */
 static bool is_loss_counter(unsigned int i)
 {
-	return i <= AW_CNT_RB_FAIL_FILE || i == AW_CNT_SESSIONS_FULL || i == AW_CNT_INFLIGHT_FULL ||
-	       i == AW_CNT_READ_FAIL;
+	return i <= AW_CNT_RB_FAIL_FILE || i == AW_CNT_RB_FAIL_TAMPER || i == AW_CNT_SESSIONS_FULL ||
+	       i == AW_CNT_INFLIGHT_FULL || i == AW_CNT_READ_FAIL;
 }
 
 /*
@@ -3033,7 +3106,7 @@ static void check_losses(struct collector *c)
 			continue;
 		jsonw__key(c->jw, i == AW_CNT_MAX ? "decode_errors" : sensor__counter_name(i));
 		jsonw__u64(c->jw, kc[i] - c->loss_seen[i]);
-		if (i <= AW_CNT_RB_FAIL_FILE || i == AW_CNT_MAX)
+		if (i <= AW_CNT_RB_FAIL_FILE || i == AW_CNT_RB_FAIL_TAMPER || i == AW_CNT_MAX)
 			dropped += kc[i] - c->loss_seen[i];
 		c->loss_seen[i] = kc[i];
 	}

@@ -90,6 +90,7 @@ int decode_fixed(const void *data, size_t size, uint32_t type)
 	case AW_EV_FORK: want = sizeof(struct aw_fork_event); break;
 	case AW_EV_EXIT: want = sizeof(struct aw_exit_event); break;
 	case AW_EV_NET: want = sizeof(struct aw_net_event); break;
+	case AW_EV_TAMPER: want = sizeof(struct aw_tamper_event); break;
 	default: return -EINVAL;
 	}
 	if (size < want || h->type != type || h->size < want || h->size > size)
@@ -134,6 +135,7 @@ const char *event_type_name(uint32_t type)
 	case AW_EV_EXIT: return "exit";
 	case AW_EV_NET: return "net";
 	case AW_EV_FILE: return "file";
+	case AW_EV_TAMPER: return "tamper";
 	default: return "unknown";
 	}
 }

@@ -949,6 +949,8 @@ const char *sensor__counter_name(unsigned int idx)
 		[AW_CNT_NET_DENIED] = "net_denied",
 		[AW_CNT_BREAKER_TRIPS] = "breaker_trips",
 		[AW_CNT_PROTECTED_HITS] = "protected_path_hits",
+		[AW_CNT_RB_FAIL_TAMPER] = "ringbuf_full_tamper",
+		[AW_CNT_TAMPER] = "tamper_attempts",
 	};
 
 	return idx < AW_CNT_MAX && names[idx] ? names[idx] : "unknown";

@@ -215,7 +215,7 @@ def sq(s):
 
 # ---- agentwatch instances --------------------------------------------------
 
-RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector", "loss"}
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector", "loss", "tamper"}
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
 INSTANCES = []
@@ -2421,6 +2421,48 @@ def test_doctor_reports_capabilities():
     r = run_cmd([AGENTWATCH, "doctor", "--json", "--rules", TMP.make("norules") + "/missing"])
     rep = json.loads(r.stdout.decode())
     eq((rep["ok"], r.returncode), (False, 1), "a missing rules directory fails the doctor")
+
+
+def test_tamper_attempts_are_reported_with_lineage():
+    """An agent that fights back: a signal to the collector (a harmless
+    SIGCONT), a ptrace request aimed at it, and a bpf() call are each
+    reported at once, with the actor's lineage, and fsynced to the log."""
+    ws = TMP.make("ws")
+    code = ("import ctypes, os\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "pid = int(open('aw.pid').read())\n"
+            "os.kill(pid, 18)\n"                                   # SIGCONT: does nothing
+            "libc.ptrace(2, pid, None, None)\n"                   # PTRACE_PEEKDATA, not attached
+            "libc.syscall(321, 7, None, 0)\n")                    # bpf(BPF_OBJ_GET, NULL): EFAULT
+    script = os.path.join(ws, "fight.py")
+    with open(script, "w") as f:
+        f.write(code)
+    agent = fake_agent("%s %s; exit 0" % (PY, sq(script)))
+    aw = start_agentwatch([agent_spec(agent)])
+    with open(os.path.join(ws, "aw.pid"), "w") as f:
+        f.write(str(aw.proc.pid))
+    p = run_agent(agent, cwd=ws)
+    recs = aw.wait_for(lambda r: r.get("type") == "tamper", "the tamper records", count=3)
+    by = {r["kind"]: r for r in recs}
+    eq(sorted(by), ["bpf", "ptrace", "signal"], "the three kinds")
+    eq((by["signal"]["what"], by["signal"]["target_pid"]), ("SIGCONT", aw.proc.pid), "the signal")
+    eq(by["ptrace"]["target_pid"], aw.proc.pid, "the ptrace target")
+    eq(by["bpf"]["what"], "OBJ_GET", "the bpf command")
+    for r in recs:
+        check_lineage(r, p.pid, "tamper record")
+        check(r.get("exe", "").startswith(os.path.dirname(PY)) or "python" in (r.get("exe") or ""),
+              "the actor is the python process: %r" % r.get("exe"))
+    deadline = time.monotonic() + 5   # status.json is rewritten every second
+    while True:
+        st = json.load(open(os.path.join(aw.state_dir, "status.json")))
+        if st["kernel_counters"]["tamper_attempts"] >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    check(st["kernel_counters"]["tamper_attempts"] >= 3, "counted: %r" % st["kernel_counters"])
+    eq(st["enforcement_counters"]["tamper"], 3, "the collector's count")
+    aw.stop()
+    logged = [l for l in _log_lines(aw.log_dir) if b'"type":"tamper"' in l]
+    eq(len(logged), 3, "the attempts are in the audit log")
 
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")

@@ -14,7 +14,7 @@
 
 #define PRODUCT "agentwatch"
 
-enum kind { K_SKIP, K_EXEC, K_FORK, K_EXIT, K_VERDICT, K_FILE, K_NET, K_GAP, K_LIFE };
+enum kind { K_SKIP, K_EXEC, K_FORK, K_EXIT, K_VERDICT, K_FILE, K_NET, K_GAP, K_LIFE, K_TAMPER };
 
 /* gap and collector (start/stop) records: the sensor's own life. */
 static bool is_lifecycle(enum kind k)
@@ -142,7 +142,7 @@ static enum kind kind_of(const char *type)
 	static const struct { const char *name; enum kind k; } kinds[] = {
 		{ "exec", K_EXEC }, { "fork", K_FORK }, { "exit", K_EXIT },
 		{ "verdict", K_VERDICT }, { "file", K_FILE }, { "net", K_NET }, { "gap", K_GAP },
-		{ "collector", K_LIFE },
+		{ "collector", K_LIFE }, { "tamper", K_TAMPER },
 	};
 	size_t i;
 
@@ -284,6 +284,12 @@ static void cls_process(struct cls *c, const struct rec *r)
 	switch (r->kind) {
 	case K_EXIT:
 		set_cls(c, 1007, "Process Activity", 2, "Terminate");
+		return;
+	case K_TAMPER:
+		/* A session process signalled, traced or called bpf() on
+		 * agentwatch: no OCSF activity says that; target_pid and the
+		 * details stay in unmapped. */
+		set_cls(c, 1007, "Process Activity", 99, "Tamper");
 		return;
 	case K_VERDICT:
 		/* A human or a timeout decided on a stopped process: kill ends
@@ -684,7 +690,7 @@ static void w_actor(struct jsonw *w, const struct rec *r)
 	if ((r->kind == K_EXEC || r->kind == K_FORK) && r->ppid > 0) {
 		jsonw__key(w, "process");
 		w_parent(w, r);
-	} else if (r->kind == K_EXIT || r->kind == K_FILE || r->kind == K_NET) {
+	} else if (r->kind == K_EXIT || r->kind == K_FILE || r->kind == K_NET || r->kind == K_TAMPER) {
 		jsonw__key(w, "process");
 		w_self(w, r);
 	}
@@ -852,6 +858,8 @@ static int event_severity(const struct rec *r, const struct outcome *oc)
 		return oc->rule_sev;
 	/* A gap in monitoring, or a block no rule graded (a kernel fallback,
 	 * the deletion breaker, a human's kill) is worth a look. */
+	if (r->kind == K_TAMPER)
+		return 4;   /* an agent acting against its guard */
 	if (r->kind == K_GAP || verdict_acts(oc->verdict))
 		return 3;
 	if (r->kind == K_VERDICT && str_is(r->root, "verdict", "kill"))
@@ -919,6 +927,14 @@ static void w_message(struct jsonw *w, const struct rec *r, const struct outcome
 	if (r->kind == K_LIFE)
 		w_key_str(w, "message", str_is(r->root, "event", "stop") ? "agentwatch stopped" :
 			  "agentwatch started");
+	if (r->kind == K_TAMPER) {
+		const char *k = str_of(r->root, "kind", NULL), *wh = str_of(r->root, "what", NULL);
+
+		n = snprintf(buf, sizeof(buf), "tamper: %s %s aimed at agentwatch", k ? k : "?",
+			     wh ? wh : "?");
+		if (n > 0 && (size_t)n < sizeof(buf))
+			w_key_str(w, "message", buf);
+	}
 	if (r->kind == K_GAP)
 		w_key_str(w, "message", jnode__bool(jnode__get(r->root, "reattached")) ?
 			  "collector restarted: reattached to the programs of one that died" :

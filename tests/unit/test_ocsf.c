@@ -748,3 +748,26 @@ void test_ocsf_samples_required_attributes(void)
 		jsonr__free(d);
 	}
 }
+
+/* A tamper record is not skipped: a SIEM must see an agent fighting back. */
+void test_ocsf_tamper_record(void)
+{
+	static const char rec[] =
+		"{\"type\":\"tamper\",\"time\":\"2026-11-29T19:09:00Z\",\"pid\":200,\"tid\":200,"
+		"\"ppid\":100,\"session\":\"00000000000000a1\",\"agent\":\"claude\",\"exe\":\"/usr/bin/kill\","
+		"\"argv\":[\"kill\",\"-9\",\"42\"],\"cwd\":\"/w\",\"kind\":\"signal\",\"what\":\"SIGKILL\","
+		"\"target_pid\":42,\"comm\":\"kill\",\"lineage\":[{\"pid\":100,\"exe\":\"/bin/claude\","
+		"\"argv\":[\"claude\"]},{\"pid\":200,\"exe\":\"/usr/bin/kill\",\"argv\":[\"kill\"]}],"
+		"\"lineage_complete\":true}";
+	int ret;
+	struct jdoc *d = conv(rec, &ret);
+
+	ASSERT_EQ_INT(ret, 1);
+	ASSERT_NOT_NULL(d);
+	ASSERT_EQ_INT(num_at(d, "type_uid"), 100799);
+	ASSERT_EQ_INT(num_at(d, "severity_id"), 4);
+	ASSERT_EQ_STR(str_at(d, "message"), "tamper: signal SIGKILL aimed at agentwatch");
+	ASSERT_EQ_INT(num_at(d, "actor.process.pid"), 200);
+	ASSERT_EQ_INT(num_at(d, "unmapped.target_pid"), 42);
+	jsonr__free(d);
+}

@@ -2464,6 +2464,117 @@ def test_tamper_attempts_are_reported_with_lineage():
     logged = [l for l in _log_lines(aw.log_dir) if b'"type":"tamper"' in l]
     eq(len(logged), 3, "the attempts are in the audit log")
 
+
+def _pids_cgroup(limit):
+    """A cgroup of our own with pids.max = limit, v2 or v1 pids controller;
+    returns (dir, kill) or None.  kill() ends every process in it (they are
+    all ours) and removes it."""
+    name = unique("awbomb")
+    base = None
+    for line in open("/proc/mounts"):
+        dev, mnt, typ, opts = line.split()[:4]
+        if typ == "cgroup2" and "pids" in open(os.path.join(mnt, "cgroup.controllers")).read().split():
+            try:
+                with open(os.path.join(mnt, "cgroup.subtree_control"), "w") as f:
+                    f.write("+pids")
+            except OSError:
+                continue
+            base = mnt
+            break
+        if typ == "cgroup" and "pids" in opts.split(","):
+            base = mnt
+            break
+    if not base:
+        return None
+    d = os.path.join(base, name)
+    os.mkdir(d)
+    with open(os.path.join(d, "pids.max"), "w") as f:
+        f.write(str(limit))
+
+    def kill():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            pids = [int(x) for x in open(os.path.join(d, "cgroup.procs")).read().split()]
+            if not pids:
+                break
+            for pid in pids:            # only processes of our own cgroup
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+    return d, kill
+
+
+def test_fork_bomb_in_session_keeps_collector_responsive():
+    """A fork bomb in an agent session, held by our own cgroup's pids.max:
+    the collector keeps answering, keeps enforcing on another session, and
+    its heap stays bounded."""
+    cg = _pids_cgroup(400)
+    if cg is None:
+        raise Skip("no pids cgroup controller to bound the fork bomb")
+    d, kill = cg
+    try:
+        bomb = fake_agent("b() { b & b & wait; }; b")
+        ws = TMP.make("ws")
+        scratch = TMP.make("scratch")
+        victim = fake_agent("/bin/rm -rf %s; exit 0" % sq(scratch))
+        aw = start_agentwatch([agent_spec(bomb), agent_spec(victim)], ["--rules", rules_dir(RM_RULE)])
+        PROCS.spawn(["/bin/sh", "-c", "echo $$ > %s/cgroup.procs && exec %s" % (sq(d), sq(bomb))],
+                    cwd=ws)
+        time.sleep(3)   # let it fill the cgroup and churn
+        procs = len(open(os.path.join(d, "cgroup.procs")).read().split())
+        check(procs > 100, "the bomb is running (%d processes)" % procs)
+        t0 = time.monotonic()
+        r = aw_cli(aw, "status", "--json", timeout=10)
+        took = time.monotonic() - t0
+        eq(r.returncode, 0, "status during the bomb")
+        check(took < 3, "the collector answered status in %.2fs during the bomb" % took)
+        p = run_agent(victim, cwd=ws, timeout=20)
+        check(os.path.exists(scratch), "enforcement went on: the rm was stopped during the bomb")
+        rec = aw.wait_for(lambda r: r.get("type") == "exec" and r.get("verdict") == "kill" and
+                          scratch in (r.get("argv") or []), "the kill during the bomb", timeout=20)[0]
+        check_lineage(rec, p.pid, "the killed rm")
+        rss = [l for l in open("/proc/%d/status" % aw.proc.pid) if l.startswith("RssAnon:")][0]
+        kib = int(rss.split()[1])
+        check(kib < 128 * 1024, "collector heap stays bounded during the bomb: %s" % rss.strip())
+    finally:
+        kill()
+
+
+def test_read_only_log_dir_never_stops_enforcement():
+    """A log directory on a read-only mount: the collector says so, runs
+    without the durable log, and enforces."""
+    ro = TMP.make("ro")
+    r = run_cmd(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro])
+    if r.returncode:
+        raise Skip("cannot mount a read-only tmpfs: %r" % r.stderr)
+    try:
+        ws = TMP.make("ws")
+        scratch = TMP.make("scratch")
+        agent = fake_agent("/bin/rm -rf %s; exit 0" % sq(scratch))
+        aw = Agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE)])
+        aw.argv[aw.argv.index("--log-dir") + 1] = os.path.join(ro, "log")
+        aw.start()
+        check("cannot open the audit log" in aw.stderr() and "Read-only file system" in aw.stderr(),
+              "the collector says why it runs without a log: %r" % aw.stderr()[-500:])
+        run_agent(agent, cwd=ws)
+        aw.wait_for(lambda r: r.get("type") == "exec" and r.get("verdict") == "kill", "the kill")
+        check(os.path.exists(scratch), "the rm was stopped")
+        st = json.load(open(os.path.join(aw.state_dir, "status.json")))
+        eq(st.get("log"), None, "status: no log")
+        r = run_cmd([AGENTWATCH, "doctor", "--json", "--log-dir", ro])
+        rep = json.loads(r.stdout.decode())
+        lv = [c["level"] for c in rep["checks"] if c["check"] == "audit log"]
+        eq(lv, ["warn"], "doctor warns about the read-only log dir")
+        aw.stop()
+    finally:
+        run_cmd(["umount", ro])
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

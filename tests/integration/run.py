@@ -2575,6 +2575,43 @@ def test_read_only_log_dir_never_stops_enforcement():
     finally:
         run_cmd(["umount", ro])
 
+
+def test_huge_argv_is_flagged_and_suspicious():
+    """argv of 100,000 arguments and of 1 MiB: the record says it was
+    truncated with the real size, and a rule whose decision depends on the
+    part that was cut fires (suspicious), never "no match": an rm whose
+    outside-the-workspace target comes after 100,000 harmless ones is
+    killed before it deletes anything."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    keep = os.path.join(scratch, "keep")
+    open(keep, "w").close()
+    code = ("import os, subprocess, sys\n"
+            "many = ['f%%d' %% i for i in range(100000)]\n"
+            "r1 = subprocess.run(['/bin/rm', '-rf'] + many + [%r]).returncode\n"
+            "big = ['x' * (128 * 1024 - 1)] * 8\n"
+            "r2 = subprocess.run(['/bin/true', 'megabyte'] + big).returncode\n"
+            "open('rc', 'w').write('%%d %%d' %% (r1, r2))\n" % scratch)
+    script = os.path.join(ws, "huge.py")
+    with open(script, "w") as f:
+        f.write(code)
+    agent = fake_agent("%s %s; exit 0" % (PY, sq(script)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE)])
+    run_agent(agent, cwd=ws, timeout=60)
+    eq(open(os.path.join(ws, "rc")).read(), "-9 0", "the rm was killed, the true ran")
+    check(os.path.exists(keep), "nothing outside the workspace was deleted")
+    rm = aw.wait_for(lambda r: r.get("type") == "exec" and (r.get("argv") or [""])[0] == "/bin/rm",
+                     "the 100,000-argument rm")[0]
+    eq((rm.get("argv_truncated"), rm.get("argc")), (True, 100003), "rm: truncated, real argc")
+    eq(rm.get("verdict"), "kill", "the truncated rm is killed")
+    hit = [h for h in rm.get("rules", []) if h.get("id") == "test-rm-outside"]
+    check(hit and hit[0].get("argv_truncated") is True,
+          "the rule fired because the argv was cut, and says so: %r" % rm.get("rules"))
+    mb = aw.wait_for(is_exec(contains="megabyte"), "the 1 MiB exec")[0]
+    eq(mb.get("argv_truncated"), True, "1 MiB argv: truncated")
+    eq(mb.get("argv_bytes"), len("/bin/true") + 1 + len("megabyte") + 1 + 8 * 128 * 1024,
+       "1 MiB argv: the real size")
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

@@ -1541,6 +1541,49 @@ rule test-deny-port on net
         srv.close()
 
 
+
+def test_pinned_enforcement_without_collector():
+    """The collector is killed while idle: with nobody running, the pinned
+    programs still deny the connect with EPERM in the kernel and apply the
+    gate's kill fallback to a gated exec (the heartbeat is stale)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    try:
+        rules = RM_RULE + """
+rule test-deny-port on net
+  severity high
+  action deny
+  message "test: {agent} may not reach {target}"
+  dest 127.0.0.1/32
+  port %d
+""" % port
+        ws = TMP.make("ws")
+        scratch = TMP.make("scratch")
+        go = os.path.join(ws, "go")
+        outf = os.path.join(ws, "out")
+        code = ("import socket\ns=socket.socket()\ntry:\n s.connect(('127.0.0.1',%d)); print('connected')\n"
+                "except OSError as e: print('errno', e.errno)" % port)
+        agent = fake_agent("while [ ! -e %s ]; do read -t 0.05 x < /dev/zero; done\n"
+                           "%s -c \"$(printf %s)\" > %s\n/bin/rm -rf %s; echo rm=$? >> %s\n"
+                           % (sq(go), PY, sq(code), sq(outf), sq(scratch), sq(outf)))
+        aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(rules), "--fallback", "kill"])
+        p = PROCS.spawn([agent], cwd=ws)
+        aw.wait_for(lambda r: r.get("type") == "exec" and r.get("session_start"), "the session")
+        os.kill(aw.proc.pid, signal.SIGKILL)      # idle: nothing pending
+        wait_exit(aw.proc, 5, "killed agentwatch")
+        aw.proc.wait(timeout=5)
+        aw.rc = 0
+        time.sleep(2.5)                           # the heartbeat goes stale
+        open(go, "w").close()
+        eq(wait_exit(p, 20, "agent"), 0, "the agent ran to its end")
+        out = open(outf).read().split()
+        eq(out, ["errno", str(errno.EPERM), "rm=137"], "no collector: connect denied, gated rm killed")
+        check(os.path.exists(scratch), "the rm never ran")
+    finally:
+        srv.close()
+
 def test_monitor_mode_reports_but_lets_run():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

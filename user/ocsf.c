@@ -822,15 +822,21 @@ static void w_network_activity(struct jsonw *w, const struct rec *r)
 	}
 }
 
-static void w_gap(struct jsonw *w, const struct ocsf_opts *o)
+/* agentwatch as an OCSF product (metadata.product) or application (app). */
+static void w_product(struct jsonw *w, const char *key, const struct ocsf_opts *o)
 {
-	jsonw__key(w, "app");
+	jsonw__key(w, key);
 	jsonw__obj_begin(w);
 	w_key_str(w, "name", PRODUCT);
 	w_key_str(w, "vendor_name", PRODUCT);
 	if (o && o->product_version)
 		w_key_str(w, "version", o->product_version);
 	jsonw__obj_end(w);
+}
+
+static void w_gap(struct jsonw *w, const struct ocsf_opts *o)
+{
+	w_product(w, "app", o);
 }
 
 /* ---- base event pieces -------------------------------------------------------- */
@@ -958,13 +964,7 @@ static void w_metadata(struct jsonw *w, const struct rec *r, const struct outcom
 	jsonw__key(w, "metadata");
 	jsonw__obj_begin(w);
 	w_key_str(w, "version", OCSF_SCHEMA_VERSION);
-	jsonw__key(w, "product");
-	jsonw__obj_begin(w);
-	w_key_str(w, "name", PRODUCT);
-	w_key_str(w, "vendor_name", PRODUCT);
-	if (o && o->product_version)
-		w_key_str(w, "version", o->product_version);
-	jsonw__obj_end(w);
+	w_product(w, "product", o);
 	w_key_str(w, "log_name", is_lifecycle(r->kind) ? "collector" : "events");
 	/* nanoseconds: time itself has milliseconds only */
 	jsonw__key(w, "original_time");

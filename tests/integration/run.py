@@ -1505,20 +1505,23 @@ def test_agent_cannot_approve_itself():
     check(not os.path.exists(target), "denied touch never ran")
 
 
-def test_net_deny_in_session_only():
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    port = srv.getsockname()[1]
-    try:
-        rules = """
+DENY_PORT_RULE = """
 rule test-deny-port on net
   severity high
   action deny
   message "test: {agent} may not reach {target}"
   dest 127.0.0.1/32
   port %d
-""" % port
+"""
+
+
+def test_net_deny_in_session_only():
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    try:
+        rules = DENY_PORT_RULE % port
         ws = TMP.make("ws")
         outf = os.path.join(ws, "out")
         code = ("import socket,errno\\ns=socket.socket()\\ntry:\\n s.connect(('127.0.0.1',%d)); print('connected')\\n"
@@ -1551,14 +1554,7 @@ def test_pinned_enforcement_without_collector():
     srv.listen(16)
     port = srv.getsockname()[1]
     try:
-        rules = RM_RULE + """
-rule test-deny-port on net
-  severity high
-  action deny
-  message "test: {agent} may not reach {target}"
-  dest 127.0.0.1/32
-  port %d
-""" % port
+        rules = RM_RULE + DENY_PORT_RULE % port
         ws = TMP.make("ws")
         scratch = TMP.make("scratch")
         go = os.path.join(ws, "go")

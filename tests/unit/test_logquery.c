@@ -36,6 +36,29 @@ static void drop_log(const char *dir)
 	test__rmtree(base);
 }
 
+/* log sessions --json over recs; the caller frees the text (NULL on failure). */
+static char *sessions_json(const char *const *recs, size_t n)
+{
+	char dir[256], *buf = NULL;
+	size_t blen = 0;
+	FILE *f;
+	int r;
+
+	if (write_log(dir, sizeof(dir), recs, n))
+		return NULL;
+	f = open_memstream(&buf, &blen);
+	if (!f)
+		return NULL;
+	r = logquery_sessions(dir, true, f);
+	fclose(f);
+	drop_log(dir);
+	if (r) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 #define EXEC(t, s, pid) "{\"type\":\"exec\",\"time\":\"" t "\",\"pid\":" #pid ",\"session\":\"" s \
 	"\",\"agent\":\"a\",\"argv\":[\"x\"],\"session_start\":false}"
 
@@ -53,16 +76,9 @@ void test_logquery_sessions_charge_losses_by_time(void)
 		"\"dropped\":3}",
 		EXEC("2026-01-01T10:00:30.000000000Z", "00000000000000c3", 30),
 	};
-	char dir[256], *buf = NULL;
-	size_t blen = 0;
-	FILE *f;
+	char *buf = sessions_json(recs, sizeof(recs) / sizeof(recs[0]));
 
-	ASSERT_EQ_INT(write_log(dir, sizeof(dir), recs, sizeof(recs) / sizeof(recs[0])), 0);
-	f = open_memstream(&buf, &blen);
-	ASSERT_NOT_NULL(f);
-	ASSERT_EQ_INT(logquery_sessions(dir, true, f), 0);
-	fclose(f);
-	drop_log(dir);
+	ASSERT_NOT_NULL(buf);
 	/* a1 ran 10:00:00-10:00:09 (the 10:00:06 loss), b2 only at 10:00:05,
 	 * c3 after both losses. */
 	ASSERT_NOT_NULL(strstr(buf, "\"session\":\"00000000000000a1\""));
@@ -83,16 +99,9 @@ void test_logquery_sessions_exact_losses(void)
 		EXEC("2026-01-01T10:00:03.000000000Z", "00000000000000a1", 11),
 		EXEC("2026-01-01T10:00:04.000000000Z", "00000000000000b2", 21),
 	};
-	char dir[256], *buf = NULL;
-	size_t blen = 0;
-	FILE *f;
+	char *buf = sessions_json(recs, sizeof(recs) / sizeof(recs[0]));
 
-	ASSERT_EQ_INT(write_log(dir, sizeof(dir), recs, sizeof(recs) / sizeof(recs[0])), 0);
-	f = open_memstream(&buf, &blen);
-	ASSERT_NOT_NULL(f);
-	ASSERT_EQ_INT(logquery_sessions(dir, true, f), 0);
-	fclose(f);
-	drop_log(dir);
+	ASSERT_NOT_NULL(buf);
 	/* both ran at 10:00:02, only b2 lost records: no time-window guess */
 	ASSERT_NOT_NULL(strstr(strstr(buf, "00000000000000a1"), "\"losses\":0}"));
 	ASSERT_NOT_NULL(strstr(strstr(buf, "00000000000000b2"), "\"losses\":4}"));

@@ -1541,6 +1541,48 @@ static const char *bpf_cmd_name(uint32_t cmd, char *buf, size_t len)
 	return buf;
 }
 
+/* One tamper record: who (lineage), what kind, what exactly, aimed at whom. */
+static void out_tamper(struct collector *c, const struct aw_event_hdr *h, struct session *s,
+		       struct proc *p, const char *kind, const char *what, uint32_t target,
+		       const char *comm, size_t comm_len)
+{
+	c->vc.tamper++;
+	if (c->text) {
+		text_head(c, h, s, "tamper", C_RED);
+		fprintf(c->out, "%s%s %s%s", col(c, C_BOLD), kind, what, col(c, C_RESET));
+		if (target)
+			fprintf(c->out, " -> agentwatch (pid %u)", target);
+		text_lineage(c, p, s);
+		fputc('\n', c->out);
+	}
+	json_common(c, "tamper", h, s, p ? p->ppid : 0);
+	c->durable = true;   /* evidence: on disk before anything else happens */
+	json_proc_image(c, p);
+	jsonw__key(c->jw, "kind"); jsonw__str(c->jw, kind);
+	jsonw__key(c->jw, "what"); jsonw__str(c->jw, what);
+	jsonw__key(c->jw, "target_pid");
+	if (target)
+		jsonw__u64(c->jw, target);
+	else
+		jsonw__null(c->jw);
+	jsonw__key(c->jw, "comm");
+	jsonw__strn(c->jw, comm, comm_len);
+	json_lineage(c, p, s);
+	finish_json(c);
+}
+
+/* agentwatch's own files: its log, pins, state and rules. */
+static bool own_path(const struct collector *c, const char *path)
+{
+	const char *const dirs[] = { c->o->log_dir, c->o->sensor.pin_dir, c->o->state_dir,
+				     c->o->rules_dir };
+
+	for (size_t i = 0; path && path[0] == '/' && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i] && dirs[i][0] == '/' && path_is_under(path, dirs[i]))
+			return true;
+	return false;
+}
+
 static void handle_tamper(struct collector *c, const struct aw_tamper_event *ev)
 {
 	static const char *const kinds[] = { "?", "signal", "ptrace", "bpf" };
@@ -1561,29 +1603,8 @@ static void handle_tamper(struct collector *c, const struct aw_tamper_event *ev)
 	default:
 		snprintf(what, sizeof(what), "request %u", ev->arg);
 	}
-	c->vc.tamper++;
-	if (c->text) {
-		text_head(c, &ev->hdr, s, "tamper", C_RED);
-		fprintf(c->out, "%s%s %s%s", col(c, C_BOLD), kind, what, col(c, C_RESET));
-		if (ev->target)
-			fprintf(c->out, " -> agentwatch (pid %u)", ev->target);
-		text_lineage(c, p, s);
-		fputc('\n', c->out);
-	}
-	json_common(c, "tamper", &ev->hdr, s, p ? p->ppid : 0);
-	c->durable = true;   /* evidence: on disk before anything else happens */
-	json_proc_image(c, p);
-	jsonw__key(c->jw, "kind"); jsonw__str(c->jw, kind);
-	jsonw__key(c->jw, "what"); jsonw__str(c->jw, what);
-	jsonw__key(c->jw, "target_pid");
-	if (ev->target)
-		jsonw__u64(c->jw, ev->target);
-	else
-		jsonw__null(c->jw);
-	jsonw__key(c->jw, "comm");
-	jsonw__strn(c->jw, ev->comm, strnlen(ev->comm, sizeof(ev->comm)));
-	json_lineage(c, p, s);
-	finish_json(c);
+	out_tamper(c, &ev->hdr, s, p, kind, what, ev->target, ev->comm,
+		   strnlen(ev->comm, sizeof(ev->comm)));
 }
 
 static void handle_net(struct collector *c, const struct aw_net_event *ev)
@@ -1915,6 +1936,17 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	json_outcome(c, &o);
 	json_lineage(c, p, s);
 	finish_json(c);
+	/* A session process deleting, renaming or truncating agentwatch's own
+	 * log, pins, state or rules: evidence of an agent fighting back, on
+	 * record as such (the hash chain and the off-host head catch what it
+	 * did to the log). */
+	if (s && (own_path(c, p1) || own_path(c, p2))) {
+		char what[AW_PATH_MAX + 32];
+
+		snprintf(what, sizeof(what), "%s %s", file_op_name(d.ev->op), own_path(c, p1) ? p1 : p2);
+		out_tamper(c, &d.ev->hdr, s, p, "file", what, 0, p && p->exe ? path_basename(p->exe) : "",
+			   p && p->exe ? strlen(path_basename(p->exe)) : 0);
+	}
 }
 
 static int on_event(void *ctx, const void *data, size_t size)

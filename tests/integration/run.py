@@ -2472,7 +2472,9 @@ def test_tamper_attempts_are_reported_with_lineage():
             "pid = int(open('aw.pid').read())\n"
             "os.kill(pid, 18)\n"                                   # SIGCONT: does nothing
             "libc.ptrace(2, pid, None, None)\n"                   # PTRACE_PEEKDATA, not attached
-            "libc.syscall(321, 7, None, 0)\n")                    # bpf(BPF_OBJ_GET, NULL): EFAULT
+            "libc.syscall(321, 7, None, 0)\n"                     # bpf(BPF_OBJ_GET, NULL): EFAULT
+            "try:\n os.unlink(open('aw.log').read() + '/seg-probe')\n"   # ENOENT: the log is intact
+            "except OSError: pass\n")
     script = os.path.join(ws, "fight.py")
     with open(script, "w") as f:
         f.write(code)
@@ -2480,10 +2482,13 @@ def test_tamper_attempts_are_reported_with_lineage():
     aw = start_agentwatch([agent_spec(agent)])
     with open(os.path.join(ws, "aw.pid"), "w") as f:
         f.write(str(aw.proc.pid))
+    with open(os.path.join(ws, "aw.log"), "w") as f:
+        f.write(aw.log_dir)
     p = run_agent(agent, cwd=ws)
-    recs = aw.wait_for(lambda r: r.get("type") == "tamper", "the tamper records", count=3)
+    recs = aw.wait_for(lambda r: r.get("type") == "tamper", "the tamper records", count=4)
     by = {r["kind"]: r for r in recs}
-    eq(sorted(by), ["bpf", "ptrace", "signal"], "the three kinds")
+    eq(sorted(by), ["bpf", "file", "ptrace", "signal"], "the four kinds")
+    eq(by["file"]["what"], "unlink %s/seg-probe" % aw.log_dir, "the file op on the log")
     eq((by["signal"]["what"], by["signal"]["target_pid"]), ("SIGCONT", aw.proc.pid), "the signal")
     eq(by["ptrace"]["target_pid"], aw.proc.pid, "the ptrace target")
     eq(by["bpf"]["what"], "OBJ_GET", "the bpf command")
@@ -2498,10 +2503,10 @@ def test_tamper_attempts_are_reported_with_lineage():
             break
         time.sleep(0.1)
     check(st["kernel_counters"]["tamper_attempts"] >= 3, "counted: %r" % st["kernel_counters"])
-    eq(st["enforcement_counters"]["tamper"], 3, "the collector's count")
+    eq(st["enforcement_counters"]["tamper"], 4, "the collector's count")
     aw.stop()
     logged = [l for l in _log_lines(aw.log_dir) if b'"type":"tamper"' in l]
-    eq(len(logged), 3, "the attempts are in the audit log")
+    eq(len(logged), 4, "the attempts are in the audit log")
 
 
 def _pids_cgroup(limit):

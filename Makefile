@@ -133,7 +133,13 @@ $(OUTPUT)/bench/mklog: tests/bench/mklog.c $(USER_PURE) $(USER_HDRS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
 
-bench: deps-test agentwatch $(OUTPUT)/bench/mklog
+# The matcher benchmark: the real rule engine, optimised, against rules/.
+$(OUTPUT)/bench/matchbench: tests/bench/matchbench.c $(USER_PURE) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
+
+bench: deps-test agentwatch $(OUTPUT)/bench/mklog $(OUTPUT)/bench/matchbench
 	$(Q)python3 tests/bench/run.py
 
 vmlinux:

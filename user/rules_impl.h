@@ -44,12 +44,25 @@ static inline bool pred_reads_argv(enum pred_kind k)
 
 enum target_kind { TK_EQUAL, TK_UNDER, TK_OUTSIDE_WS, TK_INSIDE_WS };
 
+/*
+ * P_TARGET paths (`target equal|under`), sorted out at load time so the
+ * matcher can compare bytes instead of calling fnmatch.  For "~" and
+ * "~/x" the form and length are those of the part after the '~'.
+ */
+enum path_form {
+	PF_GLOB,        /* brackets, escapes, "//", a trailing '/': fnmatch */
+	PF_LITERAL,     /* no magic: compare bytes ("" for "~" itself) */
+	PF_SIMPLE,      /* '*' and '?' only, no empty component */
+};
+
 struct alt {
 	char *s;
 	uint32_t col;
 	struct flagspec fs;     /* P_FLAG: parsed from s */
 	char *env_value;        /* P_ENV: s is NAME, this the value glob */
 	const char *literal;    /* P_BINARY: the basename when it has no wildcard */
+	enum path_form pform;   /* P_TARGET */
+	size_t plen;            /* P_TARGET: strlen of the path (after '~') */
 };
 
 struct altv {
@@ -162,6 +175,7 @@ struct ruleset {
 void rule_release(struct rule *r);
 enum rule_mode rule_effective_mode(const struct ruleset *rs, const struct rule *r);
 bool glob_has_magic(const char *s);
+enum path_form path_form_of(const char *s);
 
 /* rules_match.c: evaluate one rule; used by the test runner too. */
 int rules_match_exec_one(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,

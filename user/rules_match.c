@@ -247,8 +247,9 @@ static bool pat_match(struct prep *c, const char *pat, const char *P, bool under
 	return under ? under_glob(c, pat, P) : fnmatch(pat, P, FNM_PATHNAME) == 0;
 }
 
-/* A rule path; "~" stands for /root, /home/<any> and the process's HOME. */
-static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool under)
+/* A rule path that is a glob (PF_GLOB); "~" stands for /root, /home/<any>
+ * and the process's HOME. */
+static bool alt_path_match_glob(struct prep *c, const char *alt, const char *P, bool under)
 {
 	static const char *const homes[] = { "/root", "/home/*" };
 	const char *rest;
@@ -256,13 +257,13 @@ static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool 
 
 	if (alt[0] != '~')
 		return pat_match(c, alt, P, under);
-	prep_home(c);
 	rest = alt + 1;
 	for (i = 0; i < 2; i++) {
 		snprintf(c->pat, sizeof(c->pat), "%s%s", homes[i], rest);
 		if (pat_match(c, c->pat, P, under))
 			return true;
 	}
+	prep_home(c);
 	if (!c->home_from_env)
 		return false;
 	o = glob_escape(c->pat, AW_PATH_MAX, c->home);
@@ -272,9 +273,125 @@ static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool 
 	return pat_match(c, c->pat, P, under);
 }
 
+/*
+ * The rest of the paths, PF_LITERAL and PF_SIMPLE, are compared without
+ * fnmatch, against a normalized absolute P.  With FNM_PATHNAME only a '/'
+ * matches a '/', so a simple pattern matches component by component, and
+ * a "~" path matches when P is below some home and the part of P after
+ * that home matches the part of the rule path after the '~'.  The
+ * collector never calls setlocale(), so fnmatch works on bytes too, and
+ * the two ways agree (test_rules_path_forms_agree checks).
+ */
+
+/* One component, '*' and '?' only (neither can meet a '/': there is none). */
+static bool comp_glob(const char *p, size_t pn, const char *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (pi < pn && (p[pi] == '?' || p[pi] == s[si])) {
+			pi++;
+			si++;
+		} else if (star != SIZE_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+/* pat and P both start with '/'.  "/" is the one component "", as
+ * fnmatch sees it: a lone '*' matches it. */
+static bool comp_match(const char *pat, const char *P, bool under)
+{
+	const char *p = pat + 1, *s = P + 1;
+
+	for (;;) {
+		const char *pe = strchrnul(p, '/'), *se = strchrnul(s, '/');
+
+		if (!comp_glob(p, (size_t)(pe - p), s, (size_t)(se - s)))
+			return false;
+		if (!*pe)
+			return under || !*se;
+		if (!*se)
+			return false;
+		p = pe + 1;
+		s = se + 1;
+	}
+}
+
+/* P[0..n) against a PF_LITERAL or PF_SIMPLE path pat of a->plen bytes. */
+static bool form_match(const struct alt *a, const char *pat, const char *P, size_t n, bool under)
+{
+	if (a->plen == 0)               /* "~" itself */
+		return under || n == 0;
+	if (n == 0)
+		return false;
+	if (a->pform == PF_SIMPLE)
+		return comp_match(pat, P, under);
+	return n >= a->plen && memcmp(P, pat, a->plen) == 0 &&
+	       (n == a->plen || (under && P[a->plen] == '/'));
+}
+
+/* Where P is below each home a "~" can be: the rest of P after /root,
+ * after /home/<one>, after $HOME; NULL where it is not below. */
+struct below_home {
+	bool ready, slow;               /* slow: HOME is "/", use the glob */
+	const char *rest[3];
+	size_t n[3];
+};
+
+static void below_home(struct prep *c, const char *P, size_t n, struct below_home *h)
+{
+	size_t hl;
+
+	h->ready = true;
+	if (n >= 5 && memcmp(P, "/root", 5) == 0 && (!P[5] || P[5] == '/'))
+		h->rest[0] = P + 5;
+	if (n > 6 && memcmp(P, "/home/", 6) == 0)
+		h->rest[1] = strchrnul(P + 6, '/');
+	prep_home(c);
+	if (c->home_from_env) {
+		hl = strlen(c->home);
+		if (hl < 2)
+			h->slow = true;
+		else if (n >= hl && memcmp(P, c->home, hl) == 0 && (!P[hl] || P[hl] == '/'))
+			h->rest[2] = P + hl;
+	}
+	for (hl = 0; hl < 3; hl++)
+		h->n[hl] = h->rest[hl] ? n - (size_t)(h->rest[hl] - P) : 0;
+}
+
+static bool alt_path_match(struct prep *c, const struct alt *a, const char *P, size_t n,
+			   bool under, struct below_home *h)
+{
+	size_t k;
+
+	if (a->pform == PF_GLOB || P[0] != '/')
+		return alt_path_match_glob(c, a->s, P, under);
+	if (a->s[0] != '~')
+		return form_match(a, a->s, P, n, under);
+	if (!h->ready)
+		below_home(c, P, n, h);
+	for (k = 0; k < 3; k++)
+		if (h->rest[k] && form_match(a, a->s + 1, h->rest[k], h->n[k], under))
+			return true;
+	if (h->slow)
+		return alt_path_match_glob(c, a->s, P, under);
+	return false;
+}
+
 static bool path_pred(struct prep *c, const struct pred *p, const char *P)
 {
-	size_t i;
+	struct below_home h = { 0 };
+	size_t i, n;
 
 	switch (p->tk) {
 	case TK_OUTSIDE_WS:
@@ -283,8 +400,9 @@ static bool path_pred(struct prep *c, const struct pred *p, const char *P)
 		return prep_ws(c) && path_is_under(P, c->ws);
 	case TK_EQUAL:
 	case TK_UNDER:
+		n = strlen(P);
 		for (i = 0; i < p->alts.n; i++)
-			if (alt_path_match(c, p->alts.v[i].s, P, p->tk == TK_UNDER))
+			if (alt_path_match(c, &p->alts.v[i], P, n, p->tk == TK_UNDER, &h))
 				return true;
 		return false;
 	}

@@ -141,7 +141,7 @@ static bool vo_word(const struct cmd_valopts *vo, const char *p, size_t n)
 	for (i = 0; vo && i < vo->n; i++) {
 		const char *s = vo->v[i];
 
-		if (strlen(s) == n && n > 2 && memcmp(s, p, n) == 0)
+		if (n > 2 && strncmp(s, p, n) == 0 && s[n] == '\0')
 			return true;
 	}
 	return false;

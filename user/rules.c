@@ -508,6 +508,8 @@ static int altv_push(struct parser *P, struct altv *a, const char *s, size_t n, 
 	if (!a->v[a->n].s)
 		return -ENOMEM;
 	a->v[a->n].col = col;
+	a->v[a->n].len = n;
+	a->v[a->n].magic = glob_has_magic(a->v[a->n].s);
 	a->n++;
 	return 0;
 }
@@ -769,9 +771,17 @@ static int parse_target(struct parser *P, struct pred *pr, size_t wi)
 	for (i = 0; i < pr->alts.n; i++) {
 		struct alt *a = &pr->alts.v[i];
 		const char *p = a->s[0] == '~' ? a->s + 1 : a->s;
+		bool t = a->s[0] == '~';
 
 		a->pform = path_form_of(p);
 		a->plen = strlen(p);
+		pr->ttilde = pr->ttilde || t;
+		if (a->pform == PF_GLOB)
+			pr->tglob = true;
+		else if (!p[0] || p[1] == '*' || p[1] == '?')
+			pr->tany[t] = true;
+		else
+			pr->tfirst[t][(unsigned char)p[1] / 64] |= 1ull << ((unsigned char)p[1] % 64);
 	}
 	return 0;
 }

@@ -61,6 +61,8 @@ struct alt {
 	struct flagspec fs;     /* P_FLAG: parsed from s */
 	char *env_value;        /* P_ENV: s is NAME, this the value glob */
 	const char *literal;    /* P_BINARY: the basename when it has no wildcard */
+	size_t len;             /* strlen(s) */
+	bool magic;             /* s has glob magic (glob_has_magic) */
 	enum path_form pform;   /* P_TARGET */
 	size_t plen;            /* P_TARGET: strlen of the path (after '~') */
 };
@@ -96,6 +98,14 @@ struct pred {
 	int protos[8];              /* P_PROTO */
 	size_t n_protos;
 	uint32_t ops;               /* P_OP: bit per enum aw_file_op */
+	/* P_TARGET equal|under, from the alternatives' forms: the bytes that
+	 * come right after the first '/' of the absolute ones ([0]) and of
+	 * the part after '~' of the "~" ones ([1]).  A path or the rest of it
+	 * below a home that starts with none of them matches none of them.
+	 * tany: some alternative starts with magic or is "~"; tglob: some
+	 * is PF_GLOB (then each is tried in turn). */
+	uint64_t tfirst[2][4];
+	bool tany[2], tglob, ttilde;
 	uint32_t rate_n;            /* P_RATE */
 	uint64_t rate_ns;
 };

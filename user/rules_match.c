@@ -20,6 +20,13 @@ enum fire { NOFIRE, FIRE, FIRE_TRUNC };
  * nearly all well under these. */
 #define PREP_WORDS 64
 #define PREP_JOIN  1024
+#define PREP_PATHS 8192 /* operands resolved as paths, kept for the next rule */
+
+/* An operand's path, resolved once per event (word index < PREP_WORDS). */
+struct oppath {
+	uint32_t off;           /* into paths */
+	uint8_t state;          /* 0 not yet, 1 a path, 2 not a path */
+};
 
 /*
  * Everything about one event that rules look at, worked out once, and
@@ -52,6 +59,7 @@ struct prep {
 	bool file_abs_ok, arg0_abs_ok;
 	bool home_ready;                /* lazy: home, home_from_env */
 	bool home_from_env;
+	size_t paths_used;
 	/* exec and file */
 	const char *cwd_in, *ws_in;
 	bool cwd_ready, cwd_ok;         /* lazy: cwd */
@@ -76,6 +84,8 @@ struct prep {
 	struct cmdword words[PREP_WORDS];
 	size_t ops_buf[PREP_WORDS], ops_rule_buf[PREP_WORDS];
 	char joined_buf[PREP_JOIN];
+	struct oppath oppath[PREP_WORDS];       /* the first cl.n are zeroed */
+	char paths[PREP_PATHS];
 };
 
 #define PREP_HEAD offsetof(struct prep, bases)
@@ -336,7 +346,8 @@ static bool form_match(const struct alt *a, const char *pat, const char *P, size
 		return false;
 	if (a->pform == PF_SIMPLE)
 		return comp_match(pat, P, under);
-	return n >= a->plen && memcmp(P, pat, a->plen) == 0 &&
+	/* Both start with '/': the second byte rules out most at no cost. */
+	return n >= a->plen && P[1] == pat[1] && memcmp(P, pat, a->plen) == 0 &&
 	       (n == a->plen || (under && P[a->plen] == '/'));
 }
 
@@ -388,9 +399,45 @@ static bool alt_path_match(struct prep *c, const struct alt *a, const char *P, s
 	return false;
 }
 
+static bool first_in(const uint64_t set[4], char ch)
+{
+	return (set[(unsigned char)ch / 64] >> ((unsigned char)ch % 64)) & 1;
+}
+
+/* equal|under without PF_GLOB alternatives: each group of alternatives
+ * is tried only when the byte after the first '/' can match one of them. */
+static bool path_pred_forms(struct prep *c, const struct pred *p, const char *P, size_t n,
+			    bool under)
+{
+	struct below_home h = { 0 };
+	size_t i, k;
+
+	if (p->tany[0] || first_in(p->tfirst[0], P[1]))
+		for (i = 0; i < p->alts.n; i++)
+			if (p->alts.v[i].s[0] != '~' &&
+			    form_match(&p->alts.v[i], p->alts.v[i].s, P, n, under))
+				return true;
+	if (!p->ttilde)
+		return false;
+	below_home(c, P, n, &h);
+	for (k = 0; k < 3; k++) {
+		if (!h.rest[k] || !(p->tany[1] || (h.n[k] && first_in(p->tfirst[1], h.rest[k][1]))))
+			continue;
+		for (i = 0; i < p->alts.n; i++)
+			if (p->alts.v[i].s[0] == '~' &&
+			    form_match(&p->alts.v[i], p->alts.v[i].s + 1, h.rest[k], h.n[k], under))
+				return true;
+	}
+	for (i = 0; h.slow && i < p->alts.n; i++)
+		if (p->alts.v[i].s[0] == '~' && alt_path_match_glob(c, p->alts.v[i].s, P, under))
+			return true;
+	return false;
+}
+
 static bool path_pred(struct prep *c, const struct pred *p, const char *P)
 {
 	struct below_home h = { 0 };
+	bool under = p->tk == TK_UNDER;
 	size_t i, n;
 
 	switch (p->tk) {
@@ -401,8 +448,10 @@ static bool path_pred(struct prep *c, const struct pred *p, const char *P)
 	case TK_EQUAL:
 	case TK_UNDER:
 		n = strlen(P);
+		if (P[0] == '/' && !p->tglob)
+			return path_pred_forms(c, p, P, n, under);
 		for (i = 0; i < p->alts.n; i++)
-			if (alt_path_match(c, &p->alts.v[i], P, n, p->tk == TK_UNDER, &h))
+			if (alt_path_match(c, &p->alts.v[i], P, n, under, &h))
 				return true;
 		return false;
 	}
@@ -465,13 +514,22 @@ static bool match_env(const struct exec_ctx *x, const struct pred *p)
 	return false;
 }
 
+/* A literal alternative is compared as bytes: fnmatch would say the same
+ * (a word holds no NUL; a pattern without magic matches only itself). */
 static bool word_matches(const struct altv *a, const struct cmdword *w, char *buf, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < a->n; i++)
-		if (glob_n(a->v[i].s, w->p, w->n, buf, len))
+	for (i = 0; i < a->n; i++) {
+		const struct alt *v = &a->v[i];
+
+		if (!v->magic) {
+			if (v->len == w->n && memcmp(v->s, w->p, w->n) == 0 && !memchr(w->p, '\0', w->n))
+				return true;
+		} else if (glob_n(v->s, w->p, w->n, buf, len)) {
 			return true;
+		}
+	}
 	return false;
 }
 
@@ -527,14 +585,42 @@ static bool match_regex(struct prep *c, const struct pred *p)
 	return regexec(p->re, c->joined, 0, NULL, 0) == 0;
 }
 
+/*
+ * Word wi as a path (resolve_operand), or NULL.  Several rules, and
+ * several predicates of one rule, look at the same operands, so the
+ * result is kept in the prep; tmp is used past what the prep holds.
+ */
+static const char *operand_path(struct prep *c, size_t wi, char *tmp)
+{
+	struct oppath *o = wi < PREP_WORDS ? &c->oppath[wi] : NULL;
+	size_t n;
+
+	if (o && o->state)
+		return o->state == 1 ? c->paths + o->off : NULL;
+	if (!resolve_operand(c, &c->cl.w[wi], tmp, AW_PATH_MAX)) {
+		if (o)
+			o->state = 2;
+		return NULL;
+	}
+	n = strlen(tmp) + 1;
+	if (!o || n > sizeof(c->paths) - c->paths_used)
+		return tmp;
+	memcpy(c->paths + c->paths_used, tmp, n);
+	o->off = (uint32_t)c->paths_used;
+	o->state = 1;
+	c->paths_used += n;
+	return c->paths + o->off;
+}
+
 static bool match_target_ops(struct prep *c, const struct pred *p, const size_t *ops, size_t n,
 			     bool record)
 {
-	char abs[AW_PATH_MAX];
+	char tmp[AW_PATH_MAX];
+	const char *abs;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!resolve_operand(c, &c->cl.w[ops[i]], abs, sizeof(abs)))
+		if (!(abs = operand_path(c, ops[i], tmp)))
 			continue;
 		if (path_pred(c, p, abs)) {
 			if (record)
@@ -638,11 +724,16 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 	    !rate_reached(c, r, &r->preds[r->n_preds - 1]))
 		return NOFIRE;
 	if (!c->target[0]) {
-		for (i = sub_end; i < n_ops; i++)
-			if (resolve_operand(c, &c->cl.w[ops[i]], c->target, sizeof(c->target)))
+		char tmp[AW_PATH_MAX];
+
+		for (i = sub_end; i < n_ops; i++) {
+			const char *abs = operand_path(c, ops[i], tmp);
+
+			if (abs) {
+				strcpy(c->target, abs);
 				break;
-		if (i == n_ops)
-			c->target[0] = '\0';
+			}
+		}
 	}
 	return unknown ? FIRE_TRUNC : FIRE;
 }
@@ -1011,6 +1102,7 @@ static int prep_exec(struct prep *c, const struct ruleset *rs, struct ratetab *r
 			return -ENOMEM;
 	}
 	c->n_ops = cmdline_operands(&c->cl, NULL, c->ops, c->cl.n);
+	memset(c->oppath, 0, (c->cl.n < PREP_WORDS ? c->cl.n : PREP_WORDS) * sizeof(c->oppath[0]));
 	if (x->exe)
 		add_base(c, x->exe, strlen(x->exe));
 	if (x->filename)

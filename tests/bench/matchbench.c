@@ -528,15 +528,40 @@ static int verify_exec(struct bench *b, struct ecorpus *c, uint64_t *digest, siz
 	return bad;
 }
 
+/* -p: ns per match of each exec of the corpus, to find the slow ones. */
+static void per_command(struct bench *b, struct ecorpus *c)
+{
+	size_t i, k, reps = 20000;
+
+	for (i = 0; i < c->n; i++) {
+		uint64_t t0 = now_ns(), dt;
+		char cmd[80];
+		size_t j, o = 0;
+
+		for (k = 0; k < reps; k++) {
+			ruleset__match_exec(b->rs, b->rt, &c->v[i].x, b->m);
+			sink += b->m->verdict;
+		}
+		dt = now_ns() - t0;
+		for (j = 0; j < c->v[i].x.argv_len && o + 1 < sizeof(cmd); j++)
+			cmd[o++] = c->v[i].argv[j] ? c->v[i].argv[j] : ' ';
+		cmd[o] = '\0';
+		printf("matcher: %6.0f ns  %-5s %zu rules  %s\n", (double)dt / reps,
+		       rule_action_name(b->m->verdict), b->m->n_evaluated, cmd);
+	}
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: matchbench [-d RULES_DIR] [-r RUNS] [-m MS_PER_RUN]\n");
+	fprintf(stderr, "usage: matchbench [-d RULES_DIR] [-r RUNS] [-m MS_PER_RUN] [-p]\n"
+		"  -p  also time each exec of the corpus alone\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *dir = "rules";
 	int runs = 7, min_ms = 300, opt, bad = 0, err = 1;
+	bool each = false;
 	struct ecorpus harm = { 0 }, destr = { 0 }, mix = { 0 };
 	struct nitem nv[16];
 	struct fitem fv[16];
@@ -546,8 +571,11 @@ int main(int argc, char **argv)
 	struct bench b = { 0 };
 	char e[512];
 
-	while ((opt = getopt(argc, argv, "d:r:m:h")) != -1) {
+	while ((opt = getopt(argc, argv, "d:r:m:ph")) != -1) {
 		switch (opt) {
+		case 'p':
+			each = true;
+			break;
 		case 'd':
 			dir = optarg;
 			break;
@@ -622,6 +650,10 @@ int main(int argc, char **argv)
 		report("exec", "mix", measure(&b, &jm, runs, min_ms), ev_m, mix.n);
 		report("net", "mix", measure(&b, &jn, runs, min_ms), 0, 0);
 		report("file", "mix", measure(&b, &jf, runs, min_ms), 0, 0);
+	}
+	if (each) {
+		per_command(&b, &harm);
+		per_command(&b, &destr);
 	}
 	err = 0;
 cleanup:

@@ -250,6 +250,16 @@ static bool ref_alt(const char *alt, const char *P, bool under, const char *home
 	return ref_pat(pat, P, under);
 }
 
+/* Several alternatives in one predicate: any of them. */
+static const char *const alt_groups[][6] = {
+	{ "~/.ssh/id_rsa", "~/.aws", "/etc/shadow", "/etc/gshadow", NULL },
+	{ "~", "/etc", NULL },
+	{ "/*", "~/.ssh", NULL },
+	{ "~/*", "/srv/*/.config", NULL },
+	{ "~/[.]ssh", "~/.aws", "/x/y", NULL },
+	{ "/home/*/.ssh", "/root", "~/x", NULL },
+};
+
 void test_rules_path_forms_agree(void)
 {
 	static const char *const alts[] = {
@@ -271,23 +281,27 @@ void test_rules_path_forms_agree(void)
 	 * "//" is "/"), else it is /root and not the process's own. */
 	static const char *const homes[] = { NULL, "/home/bob", "/srv/jenkins", "/", "//",
 					     "/home/a*b", "/root", "/home/bob/", "/home//bob" };
-	size_t a, p, h, under, checked = 0, bad = 0;
+	size_t a, p, h, under, checked = 0, bad = 0, ng = sizeof(alt_groups) / sizeof(alt_groups[0]);
+	size_t na = sizeof(alts) / sizeof(alts[0]);
 
-	for (a = 0; a < sizeof(alts) / sizeof(alts[0]); a++) {
+	for (a = 0; a < na + ng; a++) {
 		for (under = 0; under < 2; under++) {
-			char text[512], norm[AW_PATH_MAX];
-			const char *alt = alts[a];
+			const char *const *group = a < na ? &alts[a] : alt_groups[a - na];
+			size_t g, n_group = a < na ? 1 : 0, o;
+			char text[512], shown[256];
 			struct ruleset *rs;
 
-			snprintf(text, sizeof(text), "rule t\n  action log\n  binary cat\n  target %s '%s'\n",
-				 under ? "under" : "equal", alt);
+			while (a >= na && group[n_group])
+				n_group++;
+			o = (size_t)snprintf(shown, sizeof(shown), "'%s'", group[0]);
+			for (g = 1; g < n_group; g++)
+				o += (size_t)snprintf(shown + o, sizeof(shown) - o, "|'%s'", group[g]);
+			snprintf(text, sizeof(text), "rule t\n  action log\n  binary cat\n  target %s %s\n",
+				 under ? "under" : "equal", shown);
 			rs = mset(text);
 			if (!rs)
-				fprintf(stderr, "    %s: %s\n", alt, merr);
+				fprintf(stderr, "    %s: %s\n", shown, merr);
 			ASSERT_TRUE(rs != NULL);
-			/* The set normalizes absolute rule paths; "~" ones stay. */
-			if (alt[0] == '/' && path_join_normalize(NULL, alt, norm, sizeof(norm)) >= 0)
-				alt = norm;
 			for (h = 0; h < sizeof(homes) / sizeof(homes[0]); h++) {
 				char env[128], home_norm[AW_PATH_MAX];
 				const char *home = NULL;
@@ -300,13 +314,24 @@ void test_rules_path_forms_agree(void)
 				}
 				for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
 					const char *w[2] = { "cat", paths[p] };
-					bool want = ref_alt(alt, paths[p], under, home);
+					bool want = false;
+
+					/* The set normalizes absolute rule paths; "~" ones stay. */
+					for (g = 0; g < n_group && !want; g++) {
+						char norm[AW_PATH_MAX];
+						const char *alt = group[g];
+
+						if (alt[0] == '/' &&
+						    path_join_normalize(NULL, alt, norm, sizeof(norm)) >= 0)
+							alt = norm;
+						want = ref_alt(alt, paths[p], under, home);
+					}
 
 					if (mexec(rs, w, 2, homes[h] ? env : NULL) ||
 					    (mres.n_hits > 0) != want) {
-						fprintf(stderr, "    target %s '%s', HOME=%s, path %s: "
+						fprintf(stderr, "    target %s %s, HOME=%s, path %s: "
 							"got %d, expected %d\n", under ? "under" : "equal",
-							alts[a], homes[h] ? homes[h] : "(unset)", paths[p],
+							shown, homes[h] ? homes[h] : "(unset)", paths[p],
 							mres.n_hits > 0, want);
 						bad++;
 					}

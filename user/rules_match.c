@@ -89,6 +89,7 @@ struct prep {
 };
 
 #define PREP_HEAD offsetof(struct prep, bases)
+_Static_assert(sizeof(struct prep) < 72 * 1024, "struct prep: rules.h promises about 64 KiB of stack");
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1016,16 +1017,17 @@ static void prep_release(struct prep *c)
 
 /* ---- exec --------------------------------------------------------------- */
 
+/* The last HOME=/... entry of the environment.  memmem jumps from one
+ * such entry to the next: a login environment has dozens of others. */
 static void home_of(struct prep *c, const struct exec_ctx *x)
 {
-	size_t pos = 0;
+	const char *e = x->env, *end = x->env ? x->env + x->env_len : NULL;
 
 	strcpy(c->home, "/root");
 	c->home_from_env = false;
-	while (x->env && pos < x->env_len) {
-		const char *e = x->env + pos;
-		const char *nul = memchr(e, '\0', x->env_len - pos);
-		size_t n = nul ? (size_t)(nul - e) : x->env_len - pos;
+	while (e && e < end) {
+		const char *nul = memchr(e, '\0', (size_t)(end - e));
+		size_t n = nul ? (size_t)(nul - e) : (size_t)(end - e);
 
 		if (n > 6 && memcmp(e, "HOME=/", 6) == 0 && n - 5 < sizeof(c->home)) {
 			char raw[AW_PATH_MAX];
@@ -1037,7 +1039,11 @@ static void home_of(struct prep *c, const struct exec_ctx *x)
 			else
 				strcpy(c->home, "/root");
 		}
-		pos += n + 1;
+		if (!nul)
+			break;
+		e = memmem(nul, (size_t)(end - nul), "\0HOME=/", 7);
+		if (e)
+			e++;
 	}
 }
 

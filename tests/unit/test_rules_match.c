@@ -345,3 +345,38 @@ void test_rules_path_forms_agree(void)
 	ASSERT_EQ_INT(bad, 0);
 	ASSERT_TRUE(checked > 10000);
 }
+
+/* "~" is the last HOME=/... of the environment, wherever it sits; an entry
+ * that only contains "HOME=" is not one. */
+void test_rules_match_home_from_env(void)
+{
+	static const struct { const char *env; size_t len; bool fires; } cases[] = {
+		{ "HOME=/srv/b", 12, true },
+		{ "A=1\0HOME=/srv/a\0B=2\0HOME=/srv/b\0C=3", 35, true },
+		{ "HOME=/srv/b\0HOME=/srv/a", 24, false },
+		{ "XHOME=/srv/b\0A=HOME=/srv/b", 27, false },
+		{ "A=1\0\0HOME=/srv/b", 17, true },
+		{ "A=1\0HOME=/srv/b\0", 17, true },
+		{ "HOME=/srv/b\0HOME=", 18, true },
+	};
+	struct ruleset *rs = mset("rule k\n  action log\n  binary cat\n  target under ~/.ssh\n");
+	struct exec_ctx x = { 0 };
+	static const char av[] = "cat\0/srv/b/.ssh/id_rsa";
+	size_t i;
+
+	ASSERT_TRUE(rs != NULL);
+	x.argv = av;
+	x.argv_len = sizeof(av);
+	x.exe = x.filename = "/usr/bin/cat";
+	x.cwd = x.workspace = "/home/u/proj";
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		x.env = cases[i].env;
+		x.env_len = cases[i].len;
+		ASSERT_EQ_INT(ruleset__match_exec(rs, NULL, &x, &mres), 0);
+		if ((mres.n_hits > 0) != cases[i].fires)
+			fprintf(stderr, "    case %zu\n", i);
+		ASSERT_EQ_INT(mres.n_hits > 0, cases[i].fires);
+	}
+	ruleset__free(rs);
+	mdir_remove();
+}

@@ -127,18 +127,17 @@ test: deps-test agentwatch $(OUTPUT)/unit/unit-tests $(FUZZ_BINS)
 integration: deps-test agentwatch
 	$(Q)python3 tests/integration/run.py
 
-# The log generator for the query benchmark: the real writer, optimised.
-$(OUTPUT)/bench/mklog: tests/bench/mklog.c $(USER_PURE) $(USER_HDRS)
+# Benchmark tools linked against the real userspace modules, optimised:
+# mklog writes a big audit log for the query timings, procbench fills the
+# process table, matchbench times the rule engine against rules/.
+BENCH_TOOLS := $(addprefix $(OUTPUT)/bench/,mklog procbench matchbench)
+
+$(OUTPUT)/bench/%: tests/bench/%.c $(USER_PURE) $(USER_HDRS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -O2 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
+	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
 
-$(OUTPUT)/bench/procbench: tests/bench/procbench.c $(USER_PURE) $(USER_HDRS)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -O2 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
-
-bench: deps-test agentwatch $(OUTPUT)/bench/mklog $(OUTPUT)/bench/procbench
+bench: deps-test agentwatch $(BENCH_TOOLS)
 	$(Q)python3 tests/bench/run.py
 
 # make install [DESTDIR=staging] [PREFIX=/usr/local] [SYSCONFDIR=/etc]

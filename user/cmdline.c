@@ -25,10 +25,37 @@ static enum cmdword_kind classify(const char *p, size_t n, bool *seen_ddash)
 	return CW_OPERAND;   /* includes "-" (stdin) and "" */
 }
 
+/* Split into w[0..cap); true when every word fitted. */
+static bool split_words(struct cmdline *c, const char *argv, size_t len, struct cmdword *w,
+			size_t cap)
+{
+	size_t pos = 0;
+	bool seen = false;
+
+	c->w = w;
+	c->n = 0;
+	while (pos < len && c->n < cap) {
+		const char *nul = memchr(argv + pos, '\0', len - pos);
+		size_t n = nul ? (size_t)(nul - (argv + pos)) : len - pos;
+		struct cmdword *cw = &w[c->n];
+
+		cw->p = argv + pos;
+		cw->n = n;
+		cw->kind = c->n == 0 ? CW_ARG0 : classify(cw->p, n, &seen);
+		if (cw->kind == CW_DDASH)
+			c->ddash = c->n;
+		c->n++;
+		pos += n + 1;
+	}
+	if (!seen)
+		c->ddash = c->n;
+	return pos >= len;
+}
+
 int cmdline_init(struct cmdline *c, const char *argv, size_t len)
 {
 	size_t pos = 0, cap = 0;
-	bool seen = false;
+	struct cmdword *w;
 
 	memset(c, 0, sizeof(*c));
 	if (!argv || !len)
@@ -40,33 +67,31 @@ int cmdline_init(struct cmdline *c, const char *argv, size_t len)
 		cap++;
 		pos = nul ? (size_t)(nul - argv) + 1 : len;
 	}
-	c->w = calloc(cap, sizeof(*c->w));
-	if (!c->w)
+	w = calloc(cap, sizeof(*w));
+	if (!w)
 		return -ENOMEM;
-	pos = 0;
-	while (pos < len && c->n < cap) {
-		const char *nul = memchr(argv + pos, '\0', len - pos);
-		size_t n = nul ? (size_t)(nul - (argv + pos)) : len - pos;
-		struct cmdword *w = &c->w[c->n];
-
-		w->p = argv + pos;
-		w->n = n;
-		w->kind = c->n == 0 ? CW_ARG0 : classify(w->p, n, &seen);
-		if (w->kind == CW_DDASH)
-			c->ddash = c->n;
-		c->n++;
-		pos += n + 1;
-	}
-	if (!seen)
-		c->ddash = c->n;
+	split_words(c, argv, len, w, cap);
+	c->w_heap = true;
 	return 0;
+}
+
+int cmdline_init_buf(struct cmdline *c, const char *argv, size_t len, struct cmdword *buf,
+		     size_t nbuf)
+{
+	memset(c, 0, sizeof(*c));
+	if (!argv || !len)
+		return 0;
+	if (nbuf && nbuf <= CMDLINE_WORDS_MAX && split_words(c, argv, len, buf, nbuf))
+		return 0;
+	return cmdline_init(c, argv, len);
 }
 
 void cmdline_release(struct cmdline *c)
 {
 	if (!c)
 		return;
-	free(c->w);
+	if (c->w_heap)
+		free(c->w);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -116,7 +141,7 @@ static bool vo_word(const struct cmd_valopts *vo, const char *p, size_t n)
 	for (i = 0; vo && i < vo->n; i++) {
 		const char *s = vo->v[i];
 
-		if (strlen(s) == n && n > 2 && memcmp(s, p, n) == 0)
+		if (n > 2 && strncmp(s, p, n) == 0 && s[n] == '\0')
 			return true;
 	}
 	return false;

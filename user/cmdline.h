@@ -14,8 +14,8 @@
  * 2. Text typed by a human (rule files, inline tests): cmdline_split()
  *    splits it into words like a POSIX shell without expansions.
  *
- * No allocation except in cmdline_init(); no I/O.  Words may hold any
- * byte but NUL.
+ * No allocation except in cmdline_init() (and cmdline_init_buf() past its
+ * buffer); no I/O.  Words may hold any byte but NUL.
  */
 #ifndef AW_CMDLINE_H
 #define AW_CMDLINE_H
@@ -47,6 +47,7 @@ struct cmdline {
 	struct cmdword *w;
 	size_t n;
 	size_t ddash;   /* index of the first "--", or n */
+	bool w_heap;    /* w was allocated by cmdline_init() */
 };
 
 /*
@@ -56,6 +57,10 @@ struct cmdline {
  * release.
  */
 int cmdline_init(struct cmdline *c, const char *argv, size_t len);
+/* The same, but the words go to buf when at most nbuf of them are present
+ * (no allocation: the matcher's hot path); else as cmdline_init(). */
+int cmdline_init_buf(struct cmdline *c, const char *argv, size_t len, struct cmdword *buf,
+		     size_t nbuf);
 void cmdline_release(struct cmdline *c);
 
 /*

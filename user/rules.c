@@ -508,6 +508,8 @@ static int altv_push(struct parser *P, struct altv *a, const char *s, size_t n, 
 	if (!a->v[a->n].s)
 		return -ENOMEM;
 	a->v[a->n].col = col;
+	a->v[a->n].len = n;
+	a->v[a->n].magic = glob_has_magic(a->v[a->n].s);
 	a->n++;
 	return 0;
 }
@@ -705,6 +707,27 @@ static int parse_regex(struct parser *P, struct pred *pr, size_t wi, bool icase)
 	return 0;
 }
 
+/*
+ * How the matcher can compare a path (or the part of a "~" path after
+ * the '~', which is "" or starts with '/') against normalized paths.
+ */
+enum path_form path_form_of(const char *s)
+{
+	bool magic = false;
+	const char *p;
+
+	if (!s[0])
+		return PF_LITERAL;
+	if (s[0] != '/' || !s[1])
+		return PF_GLOB;         /* "/" has its own rule in the matcher */
+	for (p = s; *p; p++) {
+		if (*p == '[' || *p == '\\' || (*p == '/' && (p[1] == '/' || !p[1])))
+			return PF_GLOB;
+		magic = magic || *p == '*' || *p == '?';
+	}
+	return magic ? PF_SIMPLE : PF_LITERAL;
+}
+
 /* "~" and "~/x" stay as written (expanded at match time); anything else
  * must be absolute and is normalized ("/home/" -> "/home"). */
 static int parse_target(struct parser *P, struct pred *pr, size_t wi)
@@ -744,6 +767,21 @@ static int parse_target(struct parser *P, struct pred *pr, size_t wi)
 			return perr(P, a->col, "path longer than %d bytes can never match", AW_PATH_MAX - 1);
 		if (strlen(norm) < strlen(a->s))
 			strcpy(a->s, norm);
+	}
+	for (i = 0; i < pr->alts.n; i++) {
+		struct alt *a = &pr->alts.v[i];
+		const char *p = a->s[0] == '~' ? a->s + 1 : a->s;
+		bool t = a->s[0] == '~';
+
+		a->pform = path_form_of(p);
+		a->plen = strlen(p);
+		pr->ttilde = pr->ttilde || t;
+		if (a->pform == PF_GLOB)
+			pr->tglob = true;
+		else if (!p[0] || p[1] == '*' || p[1] == '?')
+			pr->tany[t] = true;
+		else
+			pr->tfirst[t][(unsigned char)p[1] / 64] |= 1ull << ((unsigned char)p[1] % 64);
 	}
 	return 0;
 }

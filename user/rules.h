@@ -136,6 +136,12 @@ struct match_result {
  * Evaluate every rule that can apply and fill out.  rt may be NULL: a rate
  * predicate then counts this event alone.  0 or -ENOMEM (out then says
  * RA_NONE).  Hits are in rule load order.
+ *
+ * The per-event state lives on the caller's stack (about 64 KiB; give a
+ * thread that matches more than a small default stack), so the set stays
+ * const and any number of threads may match against it at once, each
+ * with its own ratetab or a locked one.  Nothing is allocated unless argv
+ * has more than 64 words or is longer than 1 KiB joined (for regex).
  */
 int ruleset__match_exec(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,
 			struct match_result *out);

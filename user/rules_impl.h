@@ -44,12 +44,27 @@ static inline bool pred_reads_argv(enum pred_kind k)
 
 enum target_kind { TK_EQUAL, TK_UNDER, TK_OUTSIDE_WS, TK_INSIDE_WS };
 
+/*
+ * P_TARGET paths (`target equal|under`), sorted out at load time so the
+ * matcher can compare bytes instead of calling fnmatch.  For "~" and
+ * "~/x" the form and length are those of the part after the '~'.
+ */
+enum path_form {
+	PF_GLOB,        /* brackets, escapes, "//", a trailing '/': fnmatch */
+	PF_LITERAL,     /* no magic: compare bytes ("" for "~" itself) */
+	PF_SIMPLE,      /* '*' and '?' only, no empty component */
+};
+
 struct alt {
 	char *s;
 	uint32_t col;
 	struct flagspec fs;     /* P_FLAG: parsed from s */
 	char *env_value;        /* P_ENV: s is NAME, this the value glob */
 	const char *literal;    /* P_BINARY: the basename when it has no wildcard */
+	size_t len;             /* strlen(s) */
+	bool magic;             /* s has glob magic (glob_has_magic) */
+	enum path_form pform;   /* P_TARGET */
+	size_t plen;            /* P_TARGET: strlen of the path (after '~') */
 };
 
 struct altv {
@@ -83,6 +98,14 @@ struct pred {
 	int protos[8];              /* P_PROTO */
 	size_t n_protos;
 	uint32_t ops;               /* P_OP: bit per enum aw_file_op */
+	/* P_TARGET equal|under, from the alternatives' forms: the bytes that
+	 * come right after the first '/' of the absolute ones ([0]) and of
+	 * the part after '~' of the "~" ones ([1]).  A path or the rest of it
+	 * below a home that starts with none of them matches none of them.
+	 * tany: some alternative starts with magic or is "~"; tglob: some
+	 * is PF_GLOB (then each is tried in turn). */
+	uint64_t tfirst[2][4];
+	bool tany[2], tglob, ttilde;
 	uint32_t rate_n;            /* P_RATE */
 	uint64_t rate_ns;
 };
@@ -162,6 +185,7 @@ struct ruleset {
 void rule_release(struct rule *r);
 enum rule_mode rule_effective_mode(const struct ruleset *rs, const struct rule *r);
 bool glob_has_magic(const char *s);
+enum path_form path_form_of(const char *s);
 
 /* rules_match.c: evaluate one rule; used by the test runner too. */
 int rules_match_exec_one(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,

@@ -15,7 +15,33 @@
 
 enum fire { NOFIRE, FIRE, FIRE_TRUNC };
 
-/* Everything about one event that rules look at, worked out once. */
+/* argv words, operand indexes and joined-argv bytes that live in the
+ * prep itself; a longer argv takes the heap.  An agent's commands are
+ * nearly all well under these. */
+#define PREP_WORDS 64
+#define PREP_JOIN  1024
+#define PREP_PATHS 8192 /* operands resolved as paths, kept for the next rule */
+
+/* An operand's path, resolved once per event (word index < PREP_WORDS). */
+struct oppath {
+	uint32_t off;           /* into paths */
+	uint8_t state;          /* 0 not yet, 1 a path, 2 not a path */
+};
+
+/*
+ * Everything about one event that rules look at, worked out once, and
+ * the scratch that evaluating rules needs.
+ *
+ * A prep lives on the matcher's stack (about 50 KiB), not the heap: the
+ * set is shared and const (several threads may match against it at
+ * once), so scratch owned by the set would need a lock, and scratch owned
+ * by the caller would change the API for no gain: a stack frame is
+ * already per thread, costs nothing to get, and can't outlive a reload.
+ * Only the head (up to `bases`) is zeroed per event; each buffer after it
+ * is valid only while its flag or count says so.  Fields marked "lazy"
+ * are worked out the first time a rule needs them: most execs never meet
+ * a rule that looks at them.
+ */
 struct prep {
 	const struct ruleset *rs;
 	struct ratetab *rt;
@@ -27,29 +53,43 @@ struct prep {
 	struct cmdline cl;
 	size_t *ops, n_ops;             /* operands with no value options */
 	size_t *ops_rule;               /* scratch: operands for one rule */
-	char *joined;
-	char bases[3][BASENAME_MAX + 1];
+	char *joined;                   /* lazy: argv joined by spaces */
 	size_t n_bases;
-	char file_abs[AW_PATH_MAX], arg0_abs[AW_PATH_MAX];
+	bool abs_ready;                 /* lazy: file_abs, arg0_abs */
 	bool file_abs_ok, arg0_abs_ok;
-	char home[AW_PATH_MAX];
+	bool home_ready;                /* lazy: home, home_from_env */
 	bool home_from_env;
+	size_t paths_used;
 	/* exec and file */
-	char cwd[AW_PATH_MAX];
-	bool cwd_ok;
-	char ws[AW_PATH_MAX];
-	bool ws_ok;
+	const char *cwd_in, *ws_in;
+	bool cwd_ready, cwd_ok;         /* lazy: cwd */
+	bool ws_ready, ws_ok;           /* lazy: ws */
 	/* file */
 	const struct file_ctx *f;
-	char fpath[2][AW_PATH_MAX];
 	bool fpath_ok[2];
 	/* net */
 	const struct net_ctx *nx;
+
+	/* Not zeroed from here on (PREP_HEAD). */
+	char bases[3][BASENAME_MAX + 1];
+	char file_abs[AW_PATH_MAX], arg0_abs[AW_PATH_MAX];
+	char home[AW_PATH_MAX];
+	char cwd[AW_PATH_MAX];
+	char ws[AW_PATH_MAX];
+	char fpath[2][AW_PATH_MAX];
 	/* per rule */
 	char target[AW_PATH_MAX];
 	char scratch[AW_PATH_MAX];
 	char pat[AW_PATH_MAX * 2];
+	struct cmdword words[PREP_WORDS];
+	size_t ops_buf[PREP_WORDS], ops_rule_buf[PREP_WORDS];
+	char joined_buf[PREP_JOIN];
+	struct oppath oppath[PREP_WORDS];       /* the first cl.n are zeroed */
+	char paths[PREP_PATHS];
 };
+
+#define PREP_HEAD offsetof(struct prep, bases)
+_Static_assert(sizeof(struct prep) < 72 * 1024, "struct prep: rules.h promises about 64 KiB of stack");
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -65,16 +105,6 @@ static bool glob_n(const char *glob, const char *p, size_t n, char *buf, size_t 
 	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return fnmatch(glob, buf, 0) == 0;
-}
-
-static void copy_base(char *dst, const char *path)
-{
-	const char *b = path_basename(path);
-
-	if (strlen(b) > BASENAME_MAX)
-		dst[0] = '\0';
-	else
-		strcpy(dst, b);
 }
 
 /* Normalized absolute form of an absolute path, or false. */
@@ -97,16 +127,64 @@ static size_t glob_escape(char *out, size_t len, const char *s)
 	return o;
 }
 
-static void set_workspace(struct prep *c, const char *ws)
+/* The workspace (the set's `set workspace` wins), normalized; lazy. */
+static bool prep_ws(struct prep *c)
 {
-	if (c->rs->workspace)
-		ws = c->rs->workspace;
-	c->ws_ok = abs_norm(ws, c->ws, sizeof(c->ws));
+	if (!c->ws_ready) {
+		const char *ws = c->rs->workspace ? c->rs->workspace : c->ws_in;
+
+		c->ws_ok = abs_norm(ws, c->ws, sizeof(c->ws));
+		c->ws_ready = true;
+	}
+	return c->ws_ok;
+}
+
+static bool prep_cwd(struct prep *c)
+{
+	if (!c->cwd_ready) {
+		c->cwd_ok = abs_norm(c->cwd_in, c->cwd, sizeof(c->cwd));
+		c->cwd_ready = true;
+	}
+	return c->cwd_ok;
+}
+
+static void home_of(struct prep *c, const struct exec_ctx *x);
+
+/* $HOME for exec events (/root when unset), /root otherwise; lazy. */
+static void prep_home(struct prep *c)
+{
+	if (c->home_ready)
+		return;
+	c->home_ready = true;
+	if (c->kind == RK_EXEC) {
+		home_of(c, c->x);
+		return;
+	}
+	strcpy(c->home, "/root");
+	c->home_from_env = false;
+}
+
+/* execve path and argv[0] as absolute paths, for '/' binary globs; lazy. */
+static void prep_abs(struct prep *c)
+{
+	char raw[AW_PATH_MAX];
+
+	if (c->abs_ready)
+		return;
+	c->abs_ready = true;
+	if (c->kind != RK_EXEC)
+		return;
+	c->file_abs_ok = abs_norm(c->x->filename, c->file_abs, sizeof(c->file_abs));
+	if (c->cl.n && c->cl.w[0].n < sizeof(raw) && !memchr(c->cl.w[0].p, '\0', c->cl.w[0].n)) {
+		memcpy(raw, c->cl.w[0].p, c->cl.w[0].n);
+		raw[c->cl.w[0].n] = '\0';
+		c->arg0_abs_ok = abs_norm(raw, c->arg0_abs, sizeof(c->arg0_abs));
+	}
 }
 
 /* ---- predicates shared by all kinds ------------------------------------- */
 
-static bool match_binary(const struct prep *c, const struct pred *p)
+static bool match_binary(struct prep *c, const struct pred *p)
 {
 	size_t i, b;
 
@@ -114,6 +192,7 @@ static bool match_binary(const struct prep *c, const struct pred *p)
 		const char *g = p->alts.v[i].s;
 
 		if (g[0] == '/') {
+			prep_abs(c);
 			if (glob_ok(g, c->exe, FNM_PATHNAME) ||
 			    (c->file_abs_ok && glob_ok(g, c->file_abs, FNM_PATHNAME)) ||
 			    (c->arg0_abs_ok && glob_ok(g, c->arg0_abs, FNM_PATHNAME)))
@@ -179,8 +258,9 @@ static bool pat_match(struct prep *c, const char *pat, const char *P, bool under
 	return under ? under_glob(c, pat, P) : fnmatch(pat, P, FNM_PATHNAME) == 0;
 }
 
-/* A rule path; "~" stands for /root, /home/<any> and the process's HOME. */
-static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool under)
+/* A rule path that is a glob (PF_GLOB); "~" stands for /root, /home/<any>
+ * and the process's HOME. */
+static bool alt_path_match_glob(struct prep *c, const char *alt, const char *P, bool under)
 {
 	static const char *const homes[] = { "/root", "/home/*" };
 	const char *rest;
@@ -194,6 +274,7 @@ static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool 
 		if (pat_match(c, c->pat, P, under))
 			return true;
 	}
+	prep_home(c);
 	if (!c->home_from_env)
 		return false;
 	o = glob_escape(c->pat, AW_PATH_MAX, c->home);
@@ -203,19 +284,175 @@ static bool alt_path_match(struct prep *c, const char *alt, const char *P, bool 
 	return pat_match(c, c->pat, P, under);
 }
 
+/*
+ * The rest of the paths, PF_LITERAL and PF_SIMPLE, are compared without
+ * fnmatch, against a normalized absolute P.  With FNM_PATHNAME only a '/'
+ * matches a '/', so a simple pattern matches component by component, and
+ * a "~" path matches when P is below some home and the part of P after
+ * that home matches the part of the rule path after the '~'.  The
+ * collector never calls setlocale(), so fnmatch works on bytes too, and
+ * the two ways agree (test_rules_path_forms_agree checks).
+ */
+
+/* One component, '*' and '?' only (neither can meet a '/': there is none). */
+static bool comp_glob(const char *p, size_t pn, const char *s, size_t sn)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+
+	while (si < sn) {
+		if (pi < pn && p[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (pi < pn && (p[pi] == '?' || p[pi] == s[si])) {
+			pi++;
+			si++;
+		} else if (star != SIZE_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else {
+			return false;
+		}
+	}
+	while (pi < pn && p[pi] == '*')
+		pi++;
+	return pi == pn;
+}
+
+/* pat and P both start with '/'.  "/" is the one component "", as
+ * fnmatch sees it: a lone '*' matches it. */
+static bool comp_match(const char *pat, const char *P, bool under)
+{
+	const char *p = pat + 1, *s = P + 1;
+
+	for (;;) {
+		const char *pe = strchrnul(p, '/'), *se = strchrnul(s, '/');
+
+		if (!comp_glob(p, (size_t)(pe - p), s, (size_t)(se - s)))
+			return false;
+		if (!*pe)
+			return under || !*se;
+		if (!*se)
+			return false;
+		p = pe + 1;
+		s = se + 1;
+	}
+}
+
+/* P[0..n) against a PF_LITERAL or PF_SIMPLE path pat of a->plen bytes. */
+static bool form_match(const struct alt *a, const char *pat, const char *P, size_t n, bool under)
+{
+	if (a->plen == 0)               /* "~" itself */
+		return under || n == 0;
+	if (n == 0)
+		return false;
+	if (a->pform == PF_SIMPLE)
+		return comp_match(pat, P, under);
+	/* Both start with '/': the second byte rules out most at no cost. */
+	return n >= a->plen && P[1] == pat[1] && memcmp(P, pat, a->plen) == 0 &&
+	       (n == a->plen || (under && P[a->plen] == '/'));
+}
+
+/* Where P is below each home a "~" can be: the rest of P after /root,
+ * after /home/<one>, after $HOME; NULL where it is not below. */
+struct below_home {
+	bool ready, slow;               /* slow: HOME is "/", use the glob */
+	const char *rest[3];
+	size_t n[3];
+};
+
+static void below_home(struct prep *c, const char *P, size_t n, struct below_home *h)
+{
+	size_t hl;
+
+	h->ready = true;
+	if (n >= 5 && memcmp(P, "/root", 5) == 0 && (!P[5] || P[5] == '/'))
+		h->rest[0] = P + 5;
+	if (n > 6 && memcmp(P, "/home/", 6) == 0)
+		h->rest[1] = strchrnul(P + 6, '/');
+	prep_home(c);
+	if (c->home_from_env) {
+		hl = strlen(c->home);
+		if (hl < 2)
+			h->slow = true;
+		else if (n >= hl && memcmp(P, c->home, hl) == 0 && (!P[hl] || P[hl] == '/'))
+			h->rest[2] = P + hl;
+	}
+	for (hl = 0; hl < 3; hl++)
+		h->n[hl] = h->rest[hl] ? n - (size_t)(h->rest[hl] - P) : 0;
+}
+
+static bool alt_path_match(struct prep *c, const struct alt *a, const char *P, size_t n,
+			   bool under, struct below_home *h)
+{
+	size_t k;
+
+	if (a->pform == PF_GLOB || P[0] != '/')
+		return alt_path_match_glob(c, a->s, P, under);
+	if (a->s[0] != '~')
+		return form_match(a, a->s, P, n, under);
+	if (!h->ready)
+		below_home(c, P, n, h);
+	for (k = 0; k < 3; k++)
+		if (h->rest[k] && form_match(a, a->s + 1, h->rest[k], h->n[k], under))
+			return true;
+	if (h->slow)
+		return alt_path_match_glob(c, a->s, P, under);
+	return false;
+}
+
+static bool first_in(const uint64_t set[4], char ch)
+{
+	return (set[(unsigned char)ch / 64] >> ((unsigned char)ch % 64)) & 1;
+}
+
+/* equal|under without PF_GLOB alternatives: each group of alternatives
+ * is tried only when the byte after the first '/' can match one of them. */
+static bool path_pred_forms(struct prep *c, const struct pred *p, const char *P, size_t n,
+			    bool under)
+{
+	struct below_home h = { 0 };
+	size_t i, k;
+
+	if (p->tany[0] || first_in(p->tfirst[0], P[1]))
+		for (i = 0; i < p->alts.n; i++)
+			if (p->alts.v[i].s[0] != '~' &&
+			    form_match(&p->alts.v[i], p->alts.v[i].s, P, n, under))
+				return true;
+	if (!p->ttilde)
+		return false;
+	below_home(c, P, n, &h);
+	for (k = 0; k < 3; k++) {
+		if (!h.rest[k] || !(p->tany[1] || (h.n[k] && first_in(p->tfirst[1], h.rest[k][1]))))
+			continue;
+		for (i = 0; i < p->alts.n; i++)
+			if (p->alts.v[i].s[0] == '~' &&
+			    form_match(&p->alts.v[i], p->alts.v[i].s + 1, h.rest[k], h.n[k], under))
+				return true;
+	}
+	for (i = 0; h.slow && i < p->alts.n; i++)
+		if (p->alts.v[i].s[0] == '~' && alt_path_match_glob(c, p->alts.v[i].s, P, under))
+			return true;
+	return false;
+}
+
 static bool path_pred(struct prep *c, const struct pred *p, const char *P)
 {
-	size_t i;
+	struct below_home h = { 0 };
+	bool under = p->tk == TK_UNDER;
+	size_t i, n;
 
 	switch (p->tk) {
 	case TK_OUTSIDE_WS:
-		return c->ws_ok && !path_is_under(P, c->ws);
+		return prep_ws(c) && !path_is_under(P, c->ws);
 	case TK_INSIDE_WS:
-		return c->ws_ok && path_is_under(P, c->ws);
+		return prep_ws(c) && path_is_under(P, c->ws);
 	case TK_EQUAL:
 	case TK_UNDER:
+		n = strlen(P);
+		if (P[0] == '/' && !p->tglob)
+			return path_pred_forms(c, p, P, n, under);
 		for (i = 0; i < p->alts.n; i++)
-			if (alt_path_match(c, p->alts.v[i].s, P, p->tk == TK_UNDER))
+			if (alt_path_match(c, &p->alts.v[i], P, n, under, &h))
 				return true;
 		return false;
 	}
@@ -237,11 +474,13 @@ static bool resolve_operand(struct prep *c, const struct cmdword *w, char *out, 
 	buf[w->n] = '\0';
 	if (strstr(buf, "://"))
 		return false;
-	if (buf[0] == '~' && (buf[1] == '\0' || buf[1] == '/'))
+	if (buf[0] == '~' && (buf[1] == '\0' || buf[1] == '/')) {
+		prep_home(c);
 		return snprintf(c->scratch, sizeof(c->scratch), "%s/%s", c->home, buf + 1) <
 			       (int)sizeof(c->scratch) &&
 		       path_join_normalize(NULL, c->scratch, out, len) >= 0;
-	if (buf[0] != '/' && !c->cwd_ok)
+	}
+	if (buf[0] != '/' && !prep_cwd(c))
 		return false;
 	return path_join_normalize(c->cwd, buf, out, len) >= 0;
 }
@@ -276,13 +515,22 @@ static bool match_env(const struct exec_ctx *x, const struct pred *p)
 	return false;
 }
 
+/* A literal alternative is compared as bytes: fnmatch would say the same
+ * (a word holds no NUL; a pattern without magic matches only itself). */
 static bool word_matches(const struct altv *a, const struct cmdword *w, char *buf, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < a->n; i++)
-		if (glob_n(a->v[i].s, w->p, w->n, buf, len))
+	for (i = 0; i < a->n; i++) {
+		const struct alt *v = &a->v[i];
+
+		if (!v->magic) {
+			if (v->len == w->n && memcmp(v->s, w->p, w->n) == 0 && !memchr(w->p, '\0', w->n))
+				return true;
+		} else if (glob_n(v->s, w->p, w->n, buf, len)) {
 			return true;
+		}
+	}
 	return false;
 }
 
@@ -330,7 +578,7 @@ static bool match_regex(struct prep *c, const struct pred *p)
 	if (!c->joined) {
 		size_t need = cmdline_join(&c->cl, NULL, 0) + 1;
 
-		c->joined = malloc(need);
+		c->joined = need <= sizeof(c->joined_buf) ? c->joined_buf : malloc(need);
 		if (!c->joined)
 			return false;
 		cmdline_join(&c->cl, c->joined, need);
@@ -338,14 +586,42 @@ static bool match_regex(struct prep *c, const struct pred *p)
 	return regexec(p->re, c->joined, 0, NULL, 0) == 0;
 }
 
+/*
+ * Word wi as a path (resolve_operand), or NULL.  Several rules, and
+ * several predicates of one rule, look at the same operands, so the
+ * result is kept in the prep; tmp is used past what the prep holds.
+ */
+static const char *operand_path(struct prep *c, size_t wi, char *tmp)
+{
+	struct oppath *o = wi < PREP_WORDS ? &c->oppath[wi] : NULL;
+	size_t n;
+
+	if (o && o->state)
+		return o->state == 1 ? c->paths + o->off : NULL;
+	if (!resolve_operand(c, &c->cl.w[wi], tmp, AW_PATH_MAX)) {
+		if (o)
+			o->state = 2;
+		return NULL;
+	}
+	n = strlen(tmp) + 1;
+	if (!o || n > sizeof(c->paths) - c->paths_used)
+		return tmp;
+	memcpy(c->paths + c->paths_used, tmp, n);
+	o->off = (uint32_t)c->paths_used;
+	o->state = 1;
+	c->paths_used += n;
+	return c->paths + o->off;
+}
+
 static bool match_target_ops(struct prep *c, const struct pred *p, const size_t *ops, size_t n,
 			     bool record)
 {
-	char abs[AW_PATH_MAX];
+	char tmp[AW_PATH_MAX];
+	const char *abs;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!resolve_operand(c, &c->cl.w[ops[i]], abs, sizeof(abs)))
+		if (!(abs = operand_path(c, ops[i], tmp)))
 			continue;
 		if (path_pred(c, p, abs)) {
 			if (record)
@@ -449,11 +725,16 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 	    !rate_reached(c, r, &r->preds[r->n_preds - 1]))
 		return NOFIRE;
 	if (!c->target[0]) {
-		for (i = sub_end; i < n_ops; i++)
-			if (resolve_operand(c, &c->cl.w[ops[i]], c->target, sizeof(c->target)))
+		char tmp[AW_PATH_MAX];
+
+		for (i = sub_end; i < n_ops; i++) {
+			const char *abs = operand_path(c, ops[i], tmp);
+
+			if (abs) {
+				strcpy(c->target, abs);
 				break;
-		if (i == n_ops)
-			c->target[0] = '\0';
+			}
+		}
 	}
 	return unknown ? FIRE_TRUNC : FIRE;
 }
@@ -662,9 +943,9 @@ static void render(struct prep *c, const struct rule *r, bool trunc, char *buf, 
 		else if (n == 6 && !memcmp(t + 1, "target", 6))
 			out_str(&o, c->target);
 		else if (n == 9 && !memcmp(t + 1, "workspace", 9))
-			out_str(&o, c->ws_ok ? c->ws : "");
+			out_str(&o, prep_ws(c) ? c->ws : "");
 		else if (n == 3 && !memcmp(t + 1, "cwd", 3))
-			out_str(&o, c->cwd_ok ? c->cwd : "");
+			out_str(&o, prep_cwd(c) ? c->cwd : "");
 		else if (n == 6 && !memcmp(t + 1, "binary", 6))
 			out_binary(&o, c);
 		else if (n == 4 && !memcmp(t + 1, "rule", 4))
@@ -713,27 +994,40 @@ static void result_init(struct match_result *out)
 	out->hits_truncated = false;
 }
 
+/* Start a prep for one event: zero the head only (see struct prep). */
+static void prep_init(struct prep *c, const struct ruleset *rs, struct ratetab *rt,
+		      enum rule_kind kind)
+{
+	memset(c, 0, PREP_HEAD);
+	c->rs = rs;
+	c->rt = rt;
+	c->kind = kind;
+}
+
 static void prep_release(struct prep *c)
 {
 	cmdline_release(&c->cl);
-	free(c->ops);
-	free(c->ops_rule);
-	free(c->joined);
-	free(c);
+	if (c->ops != c->ops_buf)
+		free(c->ops);
+	if (c->ops_rule != c->ops_rule_buf)
+		free(c->ops_rule);
+	if (c->joined != c->joined_buf)
+		free(c->joined);
 }
 
 /* ---- exec --------------------------------------------------------------- */
 
+/* The last HOME=/... entry of the environment.  memmem jumps from one
+ * such entry to the next: a login environment has dozens of others. */
 static void home_of(struct prep *c, const struct exec_ctx *x)
 {
-	size_t pos = 0;
+	const char *e = x->env, *end = x->env ? x->env + x->env_len : NULL;
 
 	strcpy(c->home, "/root");
 	c->home_from_env = false;
-	while (x->env && pos < x->env_len) {
-		const char *e = x->env + pos;
-		const char *nul = memchr(e, '\0', x->env_len - pos);
-		size_t n = nul ? (size_t)(nul - e) : x->env_len - pos;
+	while (e && e < end) {
+		const char *nul = memchr(e, '\0', (size_t)(end - e));
+		size_t n = nul ? (size_t)(nul - e) : (size_t)(end - e);
 
 		if (n > 6 && memcmp(e, "HOME=/", 6) == 0 && n - 5 < sizeof(c->home)) {
 			char raw[AW_PATH_MAX];
@@ -745,69 +1039,83 @@ static void home_of(struct prep *c, const struct exec_ctx *x)
 			else
 				strcpy(c->home, "/root");
 		}
-		pos += n + 1;
+		if (!nul)
+			break;
+		e = memmem(nul, (size_t)(end - nul), "\0HOME=/", 7);
+		if (e)
+			e++;
 	}
 }
 
+/*
+ * Add the basename of path[0..n) unless it is empty, too long or already
+ * there.  The same as path_basename() on a copy (a trailing slash gives
+ * "", only slashes give "/"), without the copy.
+ */
 static void add_base(struct prep *c, const char *path, size_t n)
 {
-	char tmp[AW_PATH_MAX];
-	size_t b;
+	const char *b, *last;
+	size_t k, bn;
 
-	if (!path || n == 0 || n >= sizeof(tmp) || memchr(path, '\0', n))
+	if (!path || n == 0 || n >= AW_PATH_MAX || memchr(path, '\0', n))
 		return;
-	memcpy(tmp, path, n);
-	tmp[n] = '\0';
-	copy_base(c->bases[c->n_bases], tmp);
-	if (!c->bases[c->n_bases][0])
+	last = memrchr(path, '/', n);
+	if (!last) {
+		b = path;
+	} else if (last + 1 < path + n) {
+		b = last + 1;
+	} else {
+		for (b = last; b > path && b[-1] == '/'; b--)
+			;
+		if (b != path)
+			return;         /* "dir/": no basename */
+		b = last;               /* "/" */
+	}
+	bn = (size_t)(path + n - b);
+	if (bn > BASENAME_MAX)
 		return;
-	for (b = 0; b < c->n_bases; b++)
-		if (strcmp(c->bases[b], c->bases[c->n_bases]) == 0)
+	for (k = 0; k < c->n_bases; k++)
+		if (memcmp(c->bases[k], b, bn) == 0 && c->bases[k][bn] == '\0')
 			return;
+	memcpy(c->bases[c->n_bases], b, bn);
+	c->bases[c->n_bases][bn] = '\0';
 	c->n_bases++;
 }
 
-static struct prep *prep_exec(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x)
+static int prep_exec(struct prep *c, const struct ruleset *rs, struct ratetab *rt,
+		     const struct exec_ctx *x)
 {
-	struct prep *c = calloc(1, sizeof(*c));
-	char raw[AW_PATH_MAX];
+	size_t nw;
 
-	if (!c)
-		return NULL;
-	c->rs = rs;
-	c->rt = rt;
-	c->kind = RK_EXEC;
+	prep_init(c, rs, rt, RK_EXEC);
 	c->x = x;
 	c->agent = x->agent;
 	c->exe = x->exe;
 	c->session_id = x->session_id;
 	c->now_ns = x->now_ns;
-	if (cmdline_init(&c->cl, x->argv, x->argv_len))
-		goto fail;
-	c->ops = calloc(c->cl.n + 1, sizeof(*c->ops));
-	c->ops_rule = calloc(c->cl.n + 1, sizeof(*c->ops_rule));
-	if (!c->ops || !c->ops_rule)
-		goto fail;
+	c->cwd_in = x->cwd;
+	c->ws_in = x->workspace;
+	if (cmdline_init_buf(&c->cl, x->argv, x->argv_len, c->words, PREP_WORDS))
+		return -ENOMEM;
+	nw = c->cl.n + 1;
+	if (nw <= PREP_WORDS) {
+		c->ops = c->ops_buf;
+		c->ops_rule = c->ops_rule_buf;
+	} else {
+		c->ops = calloc(nw, sizeof(*c->ops));
+		c->ops_rule = calloc(nw, sizeof(*c->ops_rule));
+		if (!c->ops || !c->ops_rule)
+			return -ENOMEM;
+	}
 	c->n_ops = cmdline_operands(&c->cl, NULL, c->ops, c->cl.n);
+	memset(c->oppath, 0, (c->cl.n < PREP_WORDS ? c->cl.n : PREP_WORDS) * sizeof(c->oppath[0]));
 	if (x->exe)
 		add_base(c, x->exe, strlen(x->exe));
 	if (x->filename)
 		add_base(c, x->filename, strlen(x->filename));
 	if (c->cl.n)
 		add_base(c, c->cl.w[0].p, c->cl.w[0].n);
-	c->file_abs_ok = abs_norm(x->filename, c->file_abs, sizeof(c->file_abs));
-	if (c->cl.n && c->cl.w[0].n < sizeof(raw) && !memchr(c->cl.w[0].p, '\0', c->cl.w[0].n)) {
-		memcpy(raw, c->cl.w[0].p, c->cl.w[0].n);
-		raw[c->cl.w[0].n] = '\0';
-		c->arg0_abs_ok = abs_norm(raw, c->arg0_abs, sizeof(c->arg0_abs));
-	}
-	home_of(c, x);
-	c->cwd_ok = abs_norm(x->cwd, c->cwd, sizeof(c->cwd));
-	set_workspace(c, x->workspace);
-	return c;
-fail:
-	prep_release(c);
-	return NULL;
+	return 0;
 }
 
 static const struct idx_ent *idx_lower(const struct ruleset *rs, const char *base)
@@ -828,50 +1136,52 @@ static const struct idx_ent *idx_lower(const struct ruleset *rs, const char *bas
 int rules_match_exec_one(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,
 			 const struct rule *only, struct match_result *out)
 {
-	uint8_t *mark = NULL;
-	struct prep *c;
+	uint64_t mark[RULES_MAX / 64];
+	struct prep c;
 	size_t i, b;
+	int err;
 
 	result_init(out);
 	if (!rs || !x)
 		return 0;
-	c = prep_exec(rs, rt, x);
-	if (!c)
-		return -ENOMEM;
+	if ((err = prep_exec(&c, rs, rt, x))) {
+		prep_release(&c);
+		return err;
+	}
 	if (only) {
-		enum fire f = eval_exec(c, only);
+		enum fire f = eval_exec(&c, only);
 
 		out->n_evaluated = 1;
 		if (f != NOFIRE)
-			record(c, only, f, out);
-		prep_release(c);
+			record(&c, only, f, out);
+		prep_release(&c);
 		return 0;
 	}
-	mark = calloc(rs->n / 8 + 1, 1);
-	if (!mark) {
-		prep_release(c);
-		return -ENOMEM;
-	}
-	for (b = 0; rs->n_idx && b < c->n_bases; b++) {
-		const struct idx_ent *e = idx_lower(rs, c->bases[b]);
+	/* The rules filed under this exec's basenames, and the unindexed ones. */
+	memset(mark, 0, (rs->n + 63) / 64 * sizeof(mark[0]));
+	for (b = 0; rs->n_idx && b < c.n_bases; b++) {
+		const struct idx_ent *e = idx_lower(rs, c.bases[b]);
 
-		for (; e < rs->idx + rs->n_idx && strcmp(e->base, c->bases[b]) == 0; e++)
-			mark[e->rule / 8] |= 1u << (e->rule % 8);
+		for (; e < rs->idx + rs->n_idx && strcmp(e->base, c.bases[b]) == 0; e++)
+			mark[e->rule / 64] |= 1ull << (e->rule % 64);
 	}
 	for (i = 0; i < rs->n_unidx; i++)
-		mark[rs->unidx[i] / 8] |= 1u << (rs->unidx[i] % 8);
-	for (i = 0; i < rs->n; i++) {
-		enum fire f;
+		mark[rs->unidx[i] / 64] |= 1ull << (rs->unidx[i] % 64);
+	for (i = 0; i < (rs->n + 63) / 64; i++) {
+		uint64_t m = mark[i];
 
-		if (!(mark[i / 8] & (1u << (i % 8))))
-			continue;
-		out->n_evaluated++;
-		f = eval_exec(c, &rs->v[i]);
-		if (f != NOFIRE)
-			record(c, &rs->v[i], f, out);
+		while (m) {
+			size_t r = i * 64 + (size_t)__builtin_ctzll(m);
+			enum fire f;
+
+			m &= m - 1;
+			out->n_evaluated++;
+			f = eval_exec(&c, &rs->v[r]);
+			if (f != NOFIRE)
+				record(&c, &rs->v[r], f, out);
+		}
 	}
-	free(mark);
-	prep_release(c);
+	prep_release(&c);
 	return 0;
 }
 
@@ -896,39 +1206,38 @@ static void net_target(struct prep *c)
 int rules_match_net_one(const struct ruleset *rs, struct ratetab *rt, const struct net_ctx *x,
 			const struct rule *only, struct match_result *out)
 {
-	struct prep *c;
+	bool have_target = false;
+	struct prep c;
 	size_t i;
 
 	result_init(out);
 	if (!rs || !x)
 		return 0;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->rs = rs;
-	c->rt = rt;
-	c->kind = RK_NET;
-	c->nx = x;
-	c->agent = x->agent;
-	c->exe = x->exe;
-	c->session_id = x->session_id;
-	c->now_ns = x->now_ns;
+	prep_init(&c, rs, rt, RK_NET);
+	c.nx = x;
+	c.agent = x->agent;
+	c.exe = x->exe;
+	c.session_id = x->session_id;
+	c.now_ns = x->now_ns;
 	if (x->exe)
-		add_base(c, x->exe, strlen(x->exe));
-	set_workspace(c, NULL);
+		add_base(&c, x->exe, strlen(x->exe));
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *r = only ? only : &rs->v[i];
 
 		if (r->kind == RK_NET) {
 			out->n_evaluated++;
-			net_target(c);
-			if (eval_net(c, r) == FIRE)
-				record(c, r, FIRE, out);
+			if (eval_net(&c, r) == FIRE) {
+				/* Formatted once, when the first rule fires. */
+				if (!have_target)
+					net_target(&c);
+				have_target = true;
+				record(&c, r, FIRE, out);
+			}
 		}
 		if (only)
 			break;
 	}
-	prep_release(c);
+	prep_release(&c);
 	return 0;
 }
 
@@ -943,44 +1252,40 @@ int ruleset__match_net(const struct ruleset *rs, struct ratetab *rt, const struc
 int rules_match_file_one(const struct ruleset *rs, struct ratetab *rt, const struct file_ctx *x,
 			 const struct rule *only, struct match_result *out)
 {
-	struct prep *c;
+	const char *cwd;
+	struct prep c;
 	size_t i;
 
 	result_init(out);
 	if (!rs || !x)
 		return 0;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->rs = rs;
-	c->rt = rt;
-	c->kind = RK_FILE;
-	c->f = x;
-	c->agent = x->agent;
-	c->exe = x->exe;
-	c->session_id = x->session_id;
-	c->now_ns = x->now_ns;
+	prep_init(&c, rs, rt, RK_FILE);
+	c.f = x;
+	c.agent = x->agent;
+	c.exe = x->exe;
+	c.session_id = x->session_id;
+	c.now_ns = x->now_ns;
+	c.cwd_in = x->cwd;
+	c.ws_in = x->workspace;
 	if (x->exe)
-		add_base(c, x->exe, strlen(x->exe));
-	strcpy(c->home, "/root");
-	c->cwd_ok = abs_norm(x->cwd, c->cwd, sizeof(c->cwd));
-	set_workspace(c, x->workspace);
-	c->fpath_ok[0] = x->path && path_join_normalize(c->cwd_ok ? c->cwd : NULL, x->path,
-							c->fpath[0], sizeof(c->fpath[0])) >= 0;
-	c->fpath_ok[1] = x->path2 && path_join_normalize(c->cwd_ok ? c->cwd : NULL, x->path2,
-							 c->fpath[1], sizeof(c->fpath[1])) >= 0;
+		add_base(&c, x->exe, strlen(x->exe));
+	cwd = prep_cwd(&c) ? c.cwd : NULL;
+	c.fpath_ok[0] = x->path && path_join_normalize(cwd, x->path, c.fpath[0],
+							sizeof(c.fpath[0])) >= 0;
+	c.fpath_ok[1] = x->path2 && path_join_normalize(cwd, x->path2, c.fpath[1],
+							 sizeof(c.fpath[1])) >= 0;
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *r = only ? only : &rs->v[i];
 
 		if (r->kind == RK_FILE) {
 			out->n_evaluated++;
-			if (eval_file(c, r) == FIRE)
-				record(c, r, FIRE, out);
+			if (eval_file(&c, r) == FIRE)
+				record(&c, r, FIRE, out);
 		}
 		if (only)
 			break;
 	}
-	prep_release(c);
+	prep_release(&c);
 	return 0;
 }
 

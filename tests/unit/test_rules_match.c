@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests for the matcher's fast paths (user/rules_match.c): the per-match
+ * state on the stack with its heap fallback for long argv, and path
+ * predicates compared without fnmatch, checked against fnmatch itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "agentwatch.h"
+#include "paths.h"
+#include "rules.h"
+
+static char mdir[64];
+static char merr[512];
+
+/* Write text as <mdir>/m.rules; its path, or NULL. */
+static const char *mwrite(const char *text)
+{
+	static char path[128];
+	bool ok;
+	int fd;
+
+	if (!mdir[0]) {
+		strcpy(mdir, "/tmp/aw-rmatch-XXXXXX");
+		if (!mkdtemp(mdir))
+			return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/m.rules", mdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	close(fd);
+	return ok ? path : NULL;
+}
+
+static struct ruleset *mset(const char *text)
+{
+	const char *path = mwrite(text);
+	struct ruleset *rs;
+
+	if (!path)
+		return NULL;
+	rs = ruleset__new();
+	if (rs && ruleset__load_file(rs, path, merr, sizeof(merr))) {
+		ruleset__free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static void mdir_remove(void)
+{
+	if (mdir[0])
+		test__rmtree(mdir);
+	mdir[0] = '\0';
+}
+
+static struct match_result mres;
+
+/* argv given as words; env "HOME=..." or NULL. */
+static int mexec(const struct ruleset *rs, const char *const *w, size_t n, const char *env)
+{
+	static char av[1 << 17];
+	struct exec_ctx x = { 0 };
+	size_t i, pos = 0;
+
+	for (i = 0; i < n; i++) {
+		size_t k = strlen(w[i]) + 1;
+
+		if (pos + k > sizeof(av))
+			return -E2BIG;
+		memcpy(av + pos, w[i], k);
+		pos += k;
+	}
+	x.argv = av;
+	x.argv_len = pos;
+	x.exe = "/usr/bin/cat";
+	x.filename = "/usr/bin/cat";
+	x.cwd = "/home/u/proj";
+	x.workspace = "/home/u/proj";
+	x.agent = "claude";
+	x.env = env;
+	x.env_len = env ? strlen(env) + 1 : 0;
+	return ruleset__match_exec(rs, NULL, &x, &mres);
+}
+
+static bool fired(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < mres.n_hits && i < RULE_HITS_MAX; i++)
+		if (strcmp(mres.hits[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+static const char argv_rules[] =
+	"rule flag-late\n  action log\n  binary cat\n  flag --late\n"
+	"rule sub-late\n  action log\n  binary cat\n  subcommand end here\n"
+	"rule re-late\n  action log\n  binary cat\n  regex 'zz-tail$'\n"
+	"rule target-late\n  action log\n  binary cat\n  target under /etc\n";
+
+/*
+ * argv of n words: "cat", fillers, then the ones that make every rule
+ * fire at the very end, past the words the prep holds on the stack.
+ */
+static void argv_sizes_one(const struct ruleset *rs, size_t n, size_t fill_len, bool tail)
+{
+	static char filler[4096];
+	const char **w = calloc(n + 8, sizeof(*w));
+	size_t i, k = 0;
+
+	ASSERT_TRUE(w != NULL);
+	memset(filler, 'a', fill_len);
+	filler[fill_len] = '\0';
+	w[k++] = "cat";
+	for (i = 0; i < n; i++)
+		w[k++] = filler;
+	if (tail) {
+		w[k++] = "--late";
+		w[k++] = "end";
+		w[k++] = "here";
+		w[k++] = "/etc/passwd";
+		w[k++] = "zz-tail";
+	}
+	ASSERT_EQ_INT(mexec(rs, w, k, NULL), 0);
+	free(w);
+	ASSERT_EQ_INT(fired("flag-late"), tail);
+	ASSERT_EQ_INT(fired("sub-late"), tail);
+	ASSERT_EQ_INT(fired("re-late"), tail);
+	ASSERT_EQ_INT(fired("target-late"), tail);
+}
+
+/* Word counts around the stack buffer's size (64 words), a huge argv after
+ * a small one and a small one after it: each match starts clean. */
+void test_rules_match_argv_sizes(void)
+{
+	static const size_t counts[] = { 0, 1, 58, 59, 60, 61, 62, 63, 64, 65, 200, 3000, 2, 16000, 1 };
+	struct ruleset *rs = mset(argv_rules);
+	size_t i;
+
+	ASSERT_TRUE(rs != NULL);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		argv_sizes_one(rs, counts[i], 1, true);
+		if (test__failed) {
+			fprintf(stderr, "    with %zu filler words\n", counts[i]);
+			break;
+		}
+		argv_sizes_one(rs, counts[i], 1, false);
+		if (test__failed) {
+			fprintf(stderr, "    with %zu filler words, no tail\n", counts[i]);
+			break;
+		}
+	}
+	/* The joined argv for regex: around its 1 KiB buffer, and far past. */
+	for (i = 0; i < 2100 && !test__failed; i += 7)
+		argv_sizes_one(rs, 1, i, true);
+	ruleset__free(rs);
+	mdir_remove();
+}
+
+/* A set can be reloaded, appended to or freed between matches: the
+ * matcher keeps nothing of a set from one match to the next. */
+void test_rules_match_reload_between(void)
+{
+	static const char *const rm_root[] = { "rm", "-rf", "/" };
+	static const char *const git_st[] = { "git", "status" };
+	struct ruleset *a = mset("rule a\n  action kill\n  binary rm\n  flag -r\n  target equal /\n");
+	struct ruleset *b = mset("rule b\n  action pause\n  binary git\n  subcommand status\n");
+	const char *path;
+
+	ASSERT_TRUE(a && b);
+	ASSERT_EQ_INT(mexec(a, rm_root, 3, NULL), 0);
+	ASSERT_EQ_INT(mres.verdict, RA_KILL);
+	ASSERT_EQ_INT(mexec(b, git_st, 2, NULL), 0);
+	ASSERT_EQ_INT(mres.verdict, RA_PAUSE);
+	ASSERT_EQ_INT(mexec(b, rm_root, 3, NULL), 0);
+	ASSERT_EQ_INT(mres.verdict, RA_NONE);
+	ruleset__free(a);
+	ASSERT_EQ_INT(mexec(b, git_st, 2, NULL), 0);
+	ASSERT_EQ_INT(mres.verdict, RA_PAUSE);
+
+	/* Appending moves the rules and rebuilds the binary index. */
+	path = mwrite("rule c\n  action kill\n  binary rm\n  flag -r\n");
+	ASSERT_TRUE(path != NULL);
+	ASSERT_EQ_INT(ruleset__load_file(b, path, merr, sizeof(merr)), 0);
+	ASSERT_EQ_INT(mexec(b, rm_root, 3, NULL), 0);
+	ASSERT_EQ_INT(mres.verdict, RA_KILL);
+	ASSERT_TRUE(fired("c"));
+	ASSERT_EQ_INT(mexec(b, git_st, 2, NULL), 0);
+	ASSERT_EQ_INT(mres.verdict, RA_PAUSE);
+	ruleset__free(b);
+	mdir_remove();
+}
+
+/* ---- paths: the fast comparisons against fnmatch ------------------------- */
+
+/* What the matcher did before it compared bytes: fnmatch on the glob. */
+static bool ref_pat(const char *pat, const char *P, bool under)
+{
+	char buf[AW_PATH_MAX];
+	size_t k, n = strlen(P);
+
+	if (!under)
+		return fnmatch(pat, P, FNM_PATHNAME) == 0;
+	if (strcmp(pat, "/") == 0)
+		return P[0] == '/';
+	if (!strpbrk(pat, "*?[\\"))
+		return path_is_under(P, pat);
+	for (k = 1; k <= n; k++) {
+		if (k < n && P[k] != '/')
+			continue;
+		memcpy(buf, P, k);
+		buf[k] = '\0';
+		if (fnmatch(pat, buf, FNM_PATHNAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool ref_alt(const char *alt, const char *P, bool under, const char *home)
+{
+	char pat[2 * AW_PATH_MAX];
+	size_t o = 0;
+	const char *h;
+
+	if (alt[0] != '~')
+		return ref_pat(alt, P, under);
+	snprintf(pat, sizeof(pat), "/root%s", alt + 1);
+	if (ref_pat(pat, P, under))
+		return true;
+	snprintf(pat, sizeof(pat), "/home/*%s", alt + 1);
+	if (ref_pat(pat, P, under))
+		return true;
+	if (!home)
+		return false;
+	for (h = home; *h; h++) {
+		if (strchr("*?[\\", *h))
+			pat[o++] = '\\';
+		pat[o++] = *h;
+	}
+	while (o > 1 && pat[o - 1] == '/')
+		o--;
+	snprintf(pat + o, sizeof(pat) - o, "%s", alt + 1);
+	return ref_pat(pat, P, under);
+}
+
+/* Several alternatives in one predicate: any of them. */
+static const char *const alt_groups[][6] = {
+	{ "~/.ssh/id_rsa", "~/.aws", "/etc/shadow", "/etc/gshadow", NULL },
+	{ "~", "/etc", NULL },
+	{ "/*", "~/.ssh", NULL },
+	{ "~/*", "/srv/*/.config", NULL },
+	{ "~/[.]ssh", "~/.aws", "/x/y", NULL },
+	{ "/home/*/.ssh", "/root", "~/x", NULL },
+};
+
+void test_rules_path_forms_agree(void)
+{
+	static const char *const alts[] = {
+		"/", "/*", "/*/*", "/home", "/home/*", "/home/*/.ssh", "/home/*/.ssh/id_*",
+		"/etc/?asswd", "/var/*/x", "/a*b/c", "/root/.ssh", "/[ab]in", "/us[r]",
+		"/x/y", "/srv/*", "/*a*", "/home/bob/*", "/home/?ob",
+		"~", "~/", "~/.ssh", "~/.ssh/", "~//.ssh", "~/.ssh/id_*", "~/*", "~/*/x",
+		"~/.config/gcloud", "~/.c?nfig", "~/[.]ssh", "~/.ssh/../.aws", "~/./.ssh",
+	};
+	static const char *const paths[] = {
+		"/", "/root", "/rootx", "/root/.ssh", "/root/.ssh/id_rsa", "/home", "/home/bob",
+		"/home/bob/.ssh", "/home/bob/.ssh/id_rsa", "/home/bob/.sshx", "/home/bob/x",
+		"/home/bob/x/y", "/home/bob/project/.ssh", "/etc/passwd", "/etc/passwd/x",
+		"/var/lib/x", "/var/x", "/ab/c", "/aXb/c/d", "/bin", "/ain", "/usr", "/srv/jenkins/.ssh/id_rsa",
+		"/srv/jenkins", "/srv/jenkins/.config", "/home/a*b/.ssh", "/home/a*b", "/x/y/z",
+		"/home/bob/.aws", "/home/bob/.config/gcloud/x", "/a", "/home/bob/.cxnfig",
+	};
+	/* HOME must be absolute and longer than "/" (then it is normalized:
+	 * "//" is "/"), else it is /root and not the process's own. */
+	static const char *const homes[] = { NULL, "/home/bob", "/srv/jenkins", "/", "//",
+					     "/home/a*b", "/root", "/home/bob/", "/home//bob" };
+	size_t a, p, h, under, checked = 0, bad = 0, ng = sizeof(alt_groups) / sizeof(alt_groups[0]);
+	size_t na = sizeof(alts) / sizeof(alts[0]);
+
+	for (a = 0; a < na + ng; a++) {
+		for (under = 0; under < 2; under++) {
+			const char *const *group = a < na ? &alts[a] : alt_groups[a - na];
+			size_t g, n_group = a < na ? 1 : 0, o;
+			char text[512], shown[256];
+			struct ruleset *rs;
+
+			while (a >= na && group[n_group])
+				n_group++;
+			o = (size_t)snprintf(shown, sizeof(shown), "'%s'", group[0]);
+			for (g = 1; g < n_group; g++)
+				o += (size_t)snprintf(shown + o, sizeof(shown) - o, "|'%s'", group[g]);
+			snprintf(text, sizeof(text), "rule t\n  action log\n  binary cat\n  target %s %s\n",
+				 under ? "under" : "equal", shown);
+			rs = mset(text);
+			if (!rs)
+				fprintf(stderr, "    %s: %s\n", shown, merr);
+			ASSERT_TRUE(rs != NULL);
+			for (h = 0; h < sizeof(homes) / sizeof(homes[0]); h++) {
+				char env[128], home_norm[AW_PATH_MAX];
+				const char *home = NULL;
+
+				if (homes[h])
+					snprintf(env, sizeof(env), "HOME=%s", homes[h]);
+				if (homes[h] && strlen(homes[h]) > 1) {
+					path_join_normalize(NULL, homes[h], home_norm, sizeof(home_norm));
+					home = home_norm;
+				}
+				for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+					const char *w[2] = { "cat", paths[p] };
+					bool want = false;
+
+					/* The set normalizes absolute rule paths; "~" ones stay. */
+					for (g = 0; g < n_group && !want; g++) {
+						char norm[AW_PATH_MAX];
+						const char *alt = group[g];
+
+						if (alt[0] == '/' &&
+						    path_join_normalize(NULL, alt, norm, sizeof(norm)) >= 0)
+							alt = norm;
+						want = ref_alt(alt, paths[p], under, home);
+					}
+
+					if (mexec(rs, w, 2, homes[h] ? env : NULL) ||
+					    (mres.n_hits > 0) != want) {
+						fprintf(stderr, "    target %s %s, HOME=%s, path %s: "
+							"got %d, expected %d\n", under ? "under" : "equal",
+							shown, homes[h] ? homes[h] : "(unset)", paths[p],
+							mres.n_hits > 0, want);
+						bad++;
+					}
+					checked++;
+				}
+			}
+			ruleset__free(rs);
+		}
+	}
+	mdir_remove();
+	ASSERT_EQ_INT(bad, 0);
+	ASSERT_TRUE(checked > 10000);
+}
+
+/* "~" is the last HOME=/... of the environment, wherever it sits; an entry
+ * that only contains "HOME=" is not one. */
+void test_rules_match_home_from_env(void)
+{
+	static const struct { const char *env; size_t len; bool fires; } cases[] = {
+		{ "HOME=/srv/b", 12, true },
+		{ "A=1\0HOME=/srv/a\0B=2\0HOME=/srv/b\0C=3", 35, true },
+		{ "HOME=/srv/b\0HOME=/srv/a", 24, false },
+		{ "XHOME=/srv/b\0A=HOME=/srv/b", 27, false },
+		{ "A=1\0\0HOME=/srv/b", 17, true },
+		{ "A=1\0HOME=/srv/b\0", 17, true },
+		{ "HOME=/srv/b\0HOME=", 18, true },
+	};
+	struct ruleset *rs = mset("rule k\n  action log\n  binary cat\n  target under ~/.ssh\n");
+	struct exec_ctx x = { 0 };
+	static const char av[] = "cat\0/srv/b/.ssh/id_rsa";
+	size_t i;
+
+	ASSERT_TRUE(rs != NULL);
+	x.argv = av;
+	x.argv_len = sizeof(av);
+	x.exe = x.filename = "/usr/bin/cat";
+	x.cwd = x.workspace = "/home/u/proj";
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		x.env = cases[i].env;
+		x.env_len = cases[i].len;
+		ASSERT_EQ_INT(ruleset__match_exec(rs, NULL, &x, &mres), 0);
+		if ((mres.n_hits > 0) != cases[i].fires)
+			fprintf(stderr, "    case %zu\n", i);
+		ASSERT_EQ_INT(mres.n_hits > 0, cases[i].fires);
+	}
+	ruleset__free(rs);
+	mdir_remove();
+}

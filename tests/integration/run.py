@@ -2656,6 +2656,29 @@ def test_huge_argv_is_flagged_and_suspicious():
     eq(mb.get("argv_bytes"), len("/bin/true") + 1 + len("megabyte") + 1 + 8 * 128 * 1024,
        "1 MiB argv: the real size")
 
+
+def test_session_survives_env_clearing_and_renaming():
+    """Sessions are inherited in the kernel, not derived from names: env -i,
+    exec -a, prctl(PR_SET_NAME) and a double fork all stay in the session."""
+    code = ("import ctypes, os\n"
+            "ctypes.CDLL(None).prctl(15, b'innocent', 0, 0, 0)\n"        # PR_SET_NAME
+            "if os.fork() == 0:\n"
+            "    if os.fork() == 0:\n"
+            "        os.setsid(); os.execv('/bin/true', ['/bin/true', 'dfmark'])\n"
+            "    os._exit(0)\n"
+            "os.wait()\n"
+            "os.execv('/bin/true', ['/bin/true', 'prctlmark'])\n")
+    agent = fake_agent("env -i /bin/true envimark\n(exec -a notanagent /bin/true execamark)\n"
+                       "%s -c %s\nsleep 0.2\nexit 0" % (PY, sq(code)))
+    aw = start_agentwatch([agent_spec(agent)])
+    p = run_agent(agent)
+    for mark in ("envimark", "execamark", "prctlmark", "dfmark"):
+        r = aw.wait_for(lambda r, m=mark: r.get("type") == "exec" and m in (r.get("argv") or []),
+                        "the %s exec" % mark)[0]
+        check(r.get("session") is not None and r.get("agent") == os.path.basename(agent),
+              "%s stays in the agent's session: %s" % (mark, short(r, 300)))
+        check_lineage(r, p.pid, mark)
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

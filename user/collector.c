@@ -140,7 +140,6 @@ struct collector {
 
 	/* enforcement */
 	struct ruleset *rules;
-	bool rules_need_env;
 	struct ratetab *rates;
 	char *net_rule_ids[AW_NET_KERNEL_RULES]; /* kernel rule id - 1 -> rule id */
 	size_t n_net_rule_ids;
@@ -1126,6 +1125,22 @@ static char *read_environ(struct collector *c, uint32_t pid, size_t *len)
 	return env;
 }
 
+struct env_loader {
+	struct collector *c;
+	uint32_t pid;
+	char *env;
+};
+
+/* exec_ctx.load_env: the matcher asks only when a rule needs it. */
+static int load_environ(void *ctx, const char **env, size_t *len)
+{
+	struct env_loader *l = ctx;
+
+	l->env = read_environ(l->c, l->pid, len);
+	*env = l->env;
+	return l->env ? 0 : -ENOENT;
+}
+
 static void match_exec(struct collector *c, const struct dexec *d, const struct session *s,
 		       const struct proc *p, const char *exe, const char *cwd, struct outcome *o)
 {
@@ -1135,7 +1150,6 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	struct exec_ctx x = {0};
 	bool complete;
 	size_t n = 0, i;
-	char *env = NULL;
 	uint64_t t0;
 
 	if (!c->rules || !s)
@@ -1162,18 +1176,20 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	x.n_ancestors = n ? n - 1 : 0;
 	/* A gated process is stopped, so its environment is exactly what it
 	 * exec'd with.  Others are running, but /proc/PID/environ is the block
-	 * it started with unless it rewrote it: read it while it's there, so
-	 * log and alert rules on environment values see it too. */
-	if (c->rules_need_env)
-		env = read_environ(c, d->ev->hdr.pid, &x.env_len);
-	x.env = env;
+	 * it started with unless it rewrote it.  It is read only if a rule
+	 * that applies to this exec looks at it (env, or HOME for a ~ path):
+	 * most execs cost no /proc read at all. */
+	struct env_loader el = { c, d->ev->hdr.pid, NULL };
+
+	x.load_env = load_environ;
+	x.env_ctx = &el;
 	x.session_id = s->id;
 	x.now_ns = d->ev->hdr.ts;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	if (ruleset__match_exec(c->rules, c->rates, &x, &o->res) == 0)
 		o->matched = true;
 	prom_hist__observe(&c->eval_hist[EVAL_EXEC], now_ns(CLOCK_MONOTONIC) - t0);
-	free(env);
+	free(el.env);
 }
 
 /* Act on an exec's verdict.  Gated execs are stopped in the kernel and wait
@@ -2588,7 +2604,6 @@ static int load_rules(struct collector *c, char *err, size_t errlen)
 	}
 	ruleset__free(c->rules);
 	c->rules = rs;
-	c->rules_need_env = ruleset__needs_env(rs);
 	return 0;
 }
 

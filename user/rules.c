@@ -342,17 +342,6 @@ size_t ruleset__count(const struct ruleset *rs)
 	return rs ? rs->n : 0;
 }
 
-bool ruleset__needs_env(const struct ruleset *rs)
-{
-	size_t i, j;
-
-	for (i = 0; rs && i < rs->n; i++)
-		for (j = 0; j < rs->v[i].n_preds; j++)
-			if (rs->v[i].preds[j].kind == P_ENV)
-				return true;
-	return false;
-}
-
 size_t ruleset__test_count(const struct ruleset *rs)
 {
 	return rs ? rs->n_tests : 0;

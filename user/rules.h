@@ -58,9 +58,6 @@ int ruleset__load_file(struct ruleset *rs, const char *path, char *err, size_t e
 int ruleset__load_dir(struct ruleset *rs, const char *dir, char *err, size_t errlen);
 
 size_t ruleset__count(const struct ruleset *rs);
-/* Does any rule have an env predicate?  (Then the collector reads each
- * exec's environment, not only the gated ones'.) */
-bool ruleset__needs_env(const struct ruleset *rs);
 
 /* Inline tests in the set. */
 size_t ruleset__test_count(const struct ruleset *rs);
@@ -88,6 +85,12 @@ struct exec_ctx {
 	size_t n_ancestors;
 	const char *env;
 	size_t env_len;
+	/* Or, with env NULL: called at most once per match, and only if a rule
+	 * looks at the environment (an env predicate, or a ~ path that needs
+	 * HOME), so an exec no such rule applies to costs no /proc read.  The
+	 * block stays the caller's. */
+	int (*load_env)(void *ctx, const char **env, size_t *len);
+	void *env_ctx;
 	uint64_t session_id;
 	uint64_t now_ns;        /* any monotonic clock: only differences count */
 };

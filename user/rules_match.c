@@ -58,6 +58,9 @@ struct prep {
 	bool abs_ready;                 /* lazy: file_abs, arg0_abs */
 	bool file_abs_ok, arg0_abs_ok;
 	bool home_ready;                /* lazy: home, home_from_env */
+	bool env_ready;                 /* lazy: env, env_len (exec_ctx load_env) */
+	const char *env;
+	size_t env_len;
 	bool home_from_env;
 	size_t paths_used;
 	/* exec and file */
@@ -487,15 +490,34 @@ static bool resolve_operand(struct prep *c, const struct cmdword *w, char *out, 
 
 /* ---- exec predicates ---------------------------------------------------- */
 
-static bool env_lookup_match(const struct exec_ctx *x, const struct alt *a)
+/* The exec's environment: given, or loaded on first use. */
+static void prep_env(struct prep *c, const char **env, size_t *len)
 {
-	size_t pos = 0, nlen = strlen(a->s);
-	char buf[AW_PATH_MAX];
+	if (!c->env_ready) {
+		c->env_ready = true;
+		c->env = c->x->env;
+		c->env_len = c->x->env_len;
+		if (!c->env && c->x->load_env &&
+		    c->x->load_env(c->x->env_ctx, &c->env, &c->env_len))
+			c->env = NULL;
+		if (!c->env)
+			c->env_len = 0;
+	}
+	*env = c->env;
+	*len = c->env_len;
+}
 
-	while (x->env && pos < x->env_len) {
-		const char *e = x->env + pos;
-		const char *nul = memchr(e, '\0', x->env_len - pos);
-		size_t n = nul ? (size_t)(nul - e) : x->env_len - pos;
+static bool env_lookup_match(struct prep *c, const struct alt *a)
+{
+	size_t pos = 0, nlen = strlen(a->s), env_len;
+	char buf[AW_PATH_MAX];
+	const char *env;
+
+	prep_env(c, &env, &env_len);
+	while (env && pos < env_len) {
+		const char *e = env + pos;
+		const char *nul = memchr(e, '\0', env_len - pos);
+		size_t n = nul ? (size_t)(nul - e) : env_len - pos;
 
 		if (n > nlen && e[nlen] == '=' && memcmp(e, a->s, nlen) == 0 &&
 		    glob_n(a->env_value, e + nlen + 1, n - nlen - 1, buf, sizeof(buf)))
@@ -505,12 +527,12 @@ static bool env_lookup_match(const struct exec_ctx *x, const struct alt *a)
 	return false;
 }
 
-static bool match_env(const struct exec_ctx *x, const struct pred *p)
+static bool match_env(struct prep *c, const struct pred *p)
 {
 	size_t i;
 
 	for (i = 0; i < p->alts.n; i++)
-		if (env_lookup_match(x, &p->alts.v[i]))
+		if (env_lookup_match(c, &p->alts.v[i]))
 			return true;
 	return false;
 }
@@ -682,7 +704,7 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 				v = match_exe_glob(&p->alts, c->x->ancestors[k]);
 			break;
 		case P_ENV:
-			v = match_env(c->x, p);
+			v = match_env(c, p);
 			break;
 		case P_SUBCMD:
 			v = match_subcmd(c, p, ops, n_ops, &end);
@@ -1021,7 +1043,12 @@ static void prep_release(struct prep *c)
  * such entry to the next: a login environment has dozens of others. */
 static void home_of(struct prep *c, const struct exec_ctx *x)
 {
-	const char *e = x->env, *end = x->env ? x->env + x->env_len : NULL;
+	const char *e, *end;
+	size_t len;
+
+	(void)x;
+	prep_env(c, &e, &len);
+	end = e ? e + len : NULL;
 
 	strcpy(c->home, "/root");
 	c->home_from_env = false;

@@ -979,6 +979,65 @@ void test_rules_load_refuses_untrusted_owner_or_mode(void)
 	tdir_remove();
 }
 
+/* The environment is read only when a rule that applies needs it. */
+struct env_count {
+	int calls;
+	const char *env;
+	size_t len;
+};
+
+static int count_env(void *ctx, const char **env, size_t *len)
+{
+	struct env_count *e = ctx;
+
+	e->calls++;
+	*env = e->env;
+	*len = e->len;
+	return 0;
+}
+
+static int match_lazy(struct ruleset *rs, const char *argv, size_t argv_len, struct env_count *e,
+		      struct match_result *m)
+{
+	struct exec_ctx x = { 0 };
+
+	x.exe = "/usr/bin/x";
+	x.argv = argv;
+	x.argv_len = argv_len;
+	x.cwd = WS;
+	x.workspace = WS;
+	x.agent = "a";
+	x.load_env = count_env;
+	x.env_ctx = e;
+	return ruleset__match_exec(rs, NULL, &x, m);
+}
+
+void test_rules_env_loaded_only_when_a_rule_needs_it(void)
+{
+	static const char env[] = "PATH=/bin\0HOME=/home/u\0DATABASE_URL=postgres://prod-db/x";
+	struct env_count e = { 0, env, sizeof(env) };
+	struct ruleset *rs = ruleset__new();
+	struct match_result m;
+
+	ASSERT_NOT_NULL(rs);
+	ASSERT_EQ_INT(load(rs, "rule prod-db\n  action kill\n  binary psql\n"
+			       "  env DATABASE_URL=*prod*\n"
+			       "rule home-key\n  action kill\n  binary cat\n  target under ~/.ssh/id_rsa\n"
+			       "rule plain\n  action log\n  binary ls\n"), 0);
+	ASSERT_EQ_INT(match_lazy(rs, "ls\0-la", 7, &e, &m), 0);
+	ASSERT_EQ_INT(e.calls, 0);                /* no rule for ls reads the environment */
+	ASSERT_EQ_U64(m.n_hits, 1);
+	ASSERT_EQ_INT(match_lazy(rs, "psql\0-c\0select 1", 17, &e, &m), 0);
+	ASSERT_EQ_INT(e.calls, 1);                /* the env predicate asked, once */
+	ASSERT_EQ_U64(m.n_hits, 1);
+	ASSERT_EQ_STR(m.hits[0].id, "prod-db");
+	ASSERT_EQ_INT(match_lazy(rs, "cat\0/home/u/.ssh/id_rsa", 24, &e, &m), 0);
+	ASSERT_EQ_INT(e.calls, 2);                /* ~ needs HOME from the environment */
+	ASSERT_EQ_U64(m.n_hits, 1);
+	ruleset__free(rs);
+	tdir_remove();
+}
+
 /* ---- net and file ------------------------------------------------------- */
 
 static int net_match(const struct ruleset *rs, const char *addr, uint16_t port, int proto,

@@ -42,7 +42,7 @@ BPF_HDRS  := $(wildcard bpf/*.bpf.h) include/agentwatch.h
 
 # Userspace modules that need libbpf; everything else in user/ is plain C
 # that the unit tests link directly.
-USER_BPF  := user/main.c user/sensor.c user/collector.c
+USER_BPF  := user/main.c user/sensor.c user/collector.c user/doctor.c
 USER_SRCS := $(sort $(wildcard user/*.c))
 USER_PURE := $(filter-out $(USER_BPF),$(USER_SRCS))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
@@ -51,7 +51,7 @@ USER_HDRS := $(wildcard user/*.h) include/agentwatch.h
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps deps-test deps-bench run test unit integration bench clean vmlinux fuzz
+.PHONY: all deps deps-test deps-bench run test unit integration bench clean vmlinux fuzz install
 
 all: deps agentwatch
 
@@ -133,13 +133,45 @@ $(OUTPUT)/bench/mklog: tests/bench/mklog.c $(USER_PURE) $(USER_HDRS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
 
+$(OUTPUT)/bench/procbench: tests/bench/procbench.c $(USER_PURE) $(USER_HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -O2 $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
+
 # The peers the bench compares against (auditd, execsnoop, bpftrace) are
 # optional: one that can't be installed is left out of the tables, with why.
 deps-bench:
 	$(Q)scripts/deps.sh bench || echo "agentwatch: not every benchmark peer could be installed; make bench skips those" >&2
 
-bench: deps-test deps-bench agentwatch $(OUTPUT)/bench/mklog
+bench: deps-test deps-bench agentwatch $(OUTPUT)/bench/mklog $(OUTPUT)/bench/procbench
 	$(Q)python3 tests/bench/run.py
+
+# make install [DESTDIR=staging] [PREFIX=/usr/local] [SYSCONFDIR=/etc]
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR    := $(PREFIX)/sbin
+MANDIR     := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR    := $(PREFIX)/lib/systemd/system
+
+# Rules and signatures are installed root-owned and not writable by others:
+# the collector refuses policy files anyone else could change.
+install: agentwatch
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/default
+	$(Q)install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/agentwatch $(DESTDIR)$(SYSCONFDIR)/agentwatch/rules.d
+	$(Q)install -m 0755 agentwatch $(DESTDIR)$(SBINDIR)/agentwatch
+	$(Q)install -m 0644 rules/*.rules $(DESTDIR)$(SYSCONFDIR)/agentwatch/rules.d/
+	$(Q)install -m 0644 rules/agents.conf $(DESTDIR)$(SYSCONFDIR)/agentwatch/agents.conf
+	$(Q)install -m 0644 dist/agentwatch.8 $(DESTDIR)$(MANDIR)/man8/agentwatch.8
+	$(Q)install -m 0644 dist/agentwatch.bash-completion $(DESTDIR)$(BASHCOMPDIR)/agentwatch
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/default/agentwatch ] || \
+		install -m 0644 dist/agentwatch.default $(DESTDIR)$(SYSCONFDIR)/default/agentwatch
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/agentwatch.service.in > $(DESTDIR)$(UNITDIR)/agentwatch.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/agentwatch.service
+	$(Q)if [ "$$(id -u)" = 0 ]; then chown -R root:root $(DESTDIR)$(SYSCONFDIR)/agentwatch; fi
 
 vmlinux:
 	scripts/gen-vmlinux.sh

@@ -72,6 +72,15 @@ struct {
 	__type(value, __u64);
 } gated_pending SEC(".maps") __weak;
 
+/* Records lost to a full ring buffer, per session id: the collector marks
+ * those sessions degraded and says exactly how much each one lost. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} session_losses SEC(".maps") __weak;
+
 /* CLOCK_BOOTTIME ns of the collector's last sign of life. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -112,7 +121,16 @@ static __always_inline void emit_flags(void *ev, __u64 size, __u32 type, bool ur
 	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > AW_RB_WAKEUP_BYTES)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, ev, size, flags)) {
+		__u64 sid = ((struct aw_event_hdr *)ev)->session_id, one = 1, *n;
+
 		count(AW_CNT_RB_FAIL_EXEC + type - AW_EV_EXEC);
+		if (sid) {
+			n = bpf_map_lookup_elem(&session_losses, &sid);
+			if (n)
+				__sync_fetch_and_add(n, 1);
+			else
+				bpf_map_update_elem(&session_losses, &sid, &one, BPF_NOEXIST);
+		}
 		return;
 	}
 	count(AW_CNT_EVENTS);

@@ -14,7 +14,7 @@ need="clang:clang llc:llvm bpftool:bpftool pkg-config:pkg-config
 /usr/include/zlib.h:zlib1g-dev /usr/include/openssl/evp.h:libssl-dev make:make cc:gcc"
 if [ "$what" = test ] || [ "$what" = bench ]; then
 	# rsyslogd: the syslog export is tested against a real one on loopback
-	need="$need python3:python3 bash:bash /usr/sbin/rsyslogd:rsyslog"
+	need="$need python3:python3 bash:bash /usr/sbin/rsyslogd:rsyslog groff:groff-base"
 	# ASan/UBSan runtime for the unit tests and libFuzzer for `make fuzz`
 	need="$need $(clang_rt=$(ls -d /usr/lib/llvm-*/lib/clang/*/lib/linux 2>/dev/null | head -n1); \
 		[ -n "$clang_rt" ] && [ -e "$clang_rt/libclang_rt.asan-$(uname -m).a" ] \

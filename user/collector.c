@@ -27,6 +27,7 @@
 #include "decode.h"
 #include "json.h"
 #include "jsonr.h"
+#include "latency.h"
 #include "metrics.h"
 #include "ocsf.h"
 #include "slog.h"
@@ -64,6 +65,7 @@ struct session {
 	uint64_t opened_ts;
 	uint64_t n_exec, n_file, n_net, n_exit;
 	bool root_exited;
+	uint64_t lost;         /* its records the kernel could not queue: degraded */
 };
 
 struct ucounters {
@@ -168,6 +170,8 @@ struct collector {
 	struct vcount *vcounts;        /* verdicts by rule, action and decider */
 	size_t n_vcounts;
 	struct prom_hist eval_hist[3]; /* rule evaluation time: exec, file, net */
+	struct lat_hist gate_lat;      /* allowed gated execs: kernel exec -> SIGCONT */
+	struct prom_hist gate_hist;    /* the same, for the metrics */
 	uint64_t ocsf_errors;
 };
 
@@ -374,6 +378,12 @@ static void json_common(struct collector *c, const char *type, const struct aw_e
 		jsonw__obj_end(c->jw);
 		jsonw__key(c->jw, "workspace");
 		jsonw__str(c->jw, s->workspace);
+		if (s->lost) {
+			/* Some of this session's records were lost: what the log
+			 * shows of it from here on is incomplete. */
+			jsonw__key(c->jw, "degraded");
+			jsonw__bool(c->jw, true);
+		}
 	} else {
 		jsonw__null(c->jw);
 		jsonw__key(c->jw, "agent");
@@ -1152,7 +1162,7 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	 * exec'd with.  Others are running, but /proc/PID/environ is the block
 	 * it started with unless it rewrote it: read it while it's there, so
 	 * log and alert rules on environment values see it too. */
-	if ((d->ev->flags & AW_EXEC_GATED) || c->rules_need_env)
+	if (c->rules_need_env)
 		env = read_environ(c, d->ev->hdr.pid, &x.env_len);
 	x.env = env;
 	x.session_id = s->id;
@@ -1230,6 +1240,17 @@ static void act_exec(struct collector *c, const struct dexec *d, const struct se
 		sensor__gate_done(c->sensor, pid);
 		signal_proc(c, pid, start, SIGCONT);
 		c->vc.allowed++;
+		/* The cost of the gate to the process: from the kernel's exec
+		 * timestamp (CLOCK_BOOTTIME) to its SIGCONT.  A replayed exec
+		 * waited for a collector, not for the gate: left out. */
+		if (o->gated && !(d->ev->flags & AW_EXEC_REPLAYED)) {
+			uint64_t now = now_ns(CLOCK_BOOTTIME);
+
+			if (now > d->ev->hdr.ts) {
+				lat__observe(&c->gate_lat, now - d->ev->hdr.ts);
+				prom_hist__observe(&c->gate_hist, now - d->ev->hdr.ts);
+			}
+		}
 		return;
 	case PLAN_KILL:
 		if (o->gated)
@@ -1381,9 +1402,18 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 	match_exec(c, &d, s, p, exe, cwd, &o);
 	if (s || (d.ev->flags & AW_EXEC_GATED))
 		plan_exec(c, &d, s, &o);
-	out_exec(c, &d, s, p, &o);
-	fflush(c->out);
-	act_exec(c, &d, s, &o);
+	/* A verdict that acts (kill, hold) is on record, fsynced, before it is
+	 * carried out.  An allowed process resumes first: nothing about the
+	 * record needs it stopped, and the gate's cost to it is the time to
+	 * the SIGCONT. */
+	if (o.plan == PLAN_CONT) {
+		act_exec(c, &d, s, &o);
+		out_exec(c, &d, s, p, &o);
+	} else {
+		out_exec(c, &d, s, p, &o);
+		fflush(c->out);
+		act_exec(c, &d, s, &o);
+	}
 	free(exe);
 	free(cwd);
 }
@@ -2804,6 +2834,18 @@ static void resume_after_gap(struct collector *c)
 /* ---- status ------------------------------------------------------------- */
 
 
+/* p50/p99/max of the allowed gated execs' stop-to-resume time. */
+static void json_gate_latency(struct collector *c, struct jsonw *w)
+{
+	jsonw__key(w, "gate_latency");
+	jsonw__obj_begin(w);
+	jsonw__key(w, "count"); jsonw__u64(w, c->gate_lat.count);
+	jsonw__key(w, "p50_us"); jsonw__u64(w, lat__quantile_us(&c->gate_lat, 0.5));
+	jsonw__key(w, "p99_us"); jsonw__u64(w, lat__quantile_us(&c->gate_lat, 0.99));
+	jsonw__key(w, "max_us"); jsonw__u64(w, c->gate_lat.max_ns / 1000);
+	jsonw__obj_end(w);
+}
+
 /* Every loss and enforcement counter, as status.json and the stop record
  * show them. */
 static void json_counters(struct collector *c, struct jsonw *w, const uint64_t kc[AW_CNT_MAX])
@@ -2880,6 +2922,7 @@ static void collector_record(struct collector *c, bool start)
 		if (sensor__counters(c->sensor, kc))
 			memset(kc, 0, sizeof(kc));
 		json_counters(c, c->jw, kc);
+		json_gate_latency(c, c->jw);
 	}
 	/* Durable: a stop record that made it to disk is the proof of a
 	 * clean stop. */
@@ -2899,20 +2942,48 @@ static bool is_loss_counter(unsigned int i)
  * with what was lost since the last one, so `log sessions` can tell which
  * sessions ran while the sensor was blind.
  */
+struct sess_loss {
+	struct session *s;
+	uint64_t delta;
+};
+
+struct sess_losses {
+	struct collector *c;
+	struct sess_loss v[64];
+	size_t n;
+};
+
+/* A session whose kernel loss count rose since we last looked. */
+static int sess_loss_cb(uint64_t sid, uint64_t lost, void *ctx)
+{
+	struct sess_losses *l = ctx;
+	struct session *s = session_find(l->c, sid);
+
+	if (!s || lost <= s->lost || l->n >= sizeof(l->v) / sizeof(l->v[0]))
+		return 0;
+	l->v[l->n].s = s;
+	l->v[l->n++].delta = lost - s->lost;
+	s->lost = lost;
+	return 0;
+}
+
 static void check_losses(struct collector *c)
 {
 	uint64_t kc[AW_CNT_MAX + 1], dropped = 0;
 	struct aw_event_hdr h = {0};
+	struct sess_losses sl = { .c = c };
 	bool any = false;
 	unsigned int i;
+	char id[20];
 
 	if (sensor__counters(c->sensor, kc))
 		return;
+	sensor__session_losses_each(c->sensor, sess_loss_cb, &sl);
 	kc[AW_CNT_MAX] = c->uc.decode_errors;
 	for (i = 0; i <= AW_CNT_MAX; i++)
 		if ((i == AW_CNT_MAX || is_loss_counter(i)) && kc[i] > c->loss_seen[i])
 			any = true;
-	if (!any)
+	if (!any && !sl.n)
 		return;
 	h.ts = now_ns(CLOCK_BOOTTIME);
 	h.pid = h.tid = getpid();
@@ -2933,6 +3004,19 @@ static void check_losses(struct collector *c)
 	jsonw__obj_end(c->jw);
 	jsonw__key(c->jw, "dropped");
 	jsonw__u64(c->jw, dropped);
+	/* Exactly which sessions lost what (records of processes outside any
+	 * session, with --all, are in dropped but in no session). */
+	jsonw__key(c->jw, "sessions");
+	jsonw__arr_begin(c->jw);
+	for (size_t k = 0; k < sl.n; k++) {
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)sl.v[k].s->id);
+		jsonw__obj_begin(c->jw);
+		jsonw__key(c->jw, "session"); jsonw__str(c->jw, id);
+		jsonw__key(c->jw, "agent"); jsonw__str(c->jw, sl.v[k].s->agent);
+		jsonw__key(c->jw, "lost"); jsonw__u64(c->jw, sl.v[k].delta);
+		jsonw__obj_end(c->jw);
+	}
+	jsonw__arr_end(c->jw);
 	if (c->text) {
 		text_head(c, &h, NULL, "loss", C_RED);
 		fprintf(c->out, "%llu record(s) lost; the sensor was partly blind\n",
@@ -3051,6 +3135,9 @@ static int metrics_render(void *ctx, struct prom_buf *b)
 
 		prom__histogram(b, "agentwatch_rule_eval_seconds", l, &c->eval_hist[i]);
 	}
+	prom__family(b, "agentwatch_gate_latency_seconds", PROM_HISTOGRAM,
+		     "Allowed gated execs: from the kernel's exec timestamp to the collector's SIGCONT.");
+	prom__histogram(b, "agentwatch_gate_latency_seconds", NULL, &c->gate_hist);
 	if (c->log) {
 		struct auditlog_stats ls;
 
@@ -3142,6 +3229,7 @@ static void write_status(struct collector *c, bool final)
 	} else {
 		jsonw__null(w);
 	}
+	json_gate_latency(c, w);
 	jsonw__key(w, "syslog");
 	if (c->slog) {
 		struct slog_stats ss;
@@ -3184,6 +3272,8 @@ static void write_status(struct collector *c, bool final)
 		jsonw__key(w, "root_pid"); jsonw__u64(w, s->root_pid);
 		jsonw__key(w, "reason"); jsonw__str(w, reason_name(s->reason));
 		jsonw__key(w, "workspace"); jsonw__str(w, s->workspace);
+		jsonw__key(w, "lost"); jsonw__u64(w, s->lost);
+		jsonw__key(w, "degraded"); jsonw__bool(w, s->lost > 0);
 		jsonw__key(w, "active"); jsonw__bool(w, !s->root_exited);
 		jsonw__key(w, "execs"); jsonw__u64(w, s->n_exec);
 		jsonw__key(w, "file_events"); jsonw__u64(w, s->n_file);
@@ -3279,6 +3369,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	}
 	for (size_t i = 0; i < 3; i++)
 		prom_hist__init(&c->eval_hist[i], prom_hist_latency_ns, PROM_HIST_LATENCY_N);
+	prom_hist__init(&c->gate_hist, prom_hist_latency_ns, PROM_HIST_LATENCY_N);
 	if (gethostname(c->hostname, sizeof(c->hostname) - 1))
 		c->hostname[0] = '\0';
 	c->ocsf.hostname = c->hostname[0] ? c->hostname : NULL;
@@ -3389,13 +3480,14 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	while (!stop_flag) {
 		struct pollfd pfd[3];
 		uint64_t now;
-		int nfd = 0, timeout = COLLECTOR_POLL_MS, n;
+		int nfd = 0, timeout = COLLECTOR_POLL_MS, n, ci = -1, mi = -1;
 
 		pfd[nfd].fd = sensor__fd(c->sensor);
 		pfd[nfd++].events = POLLIN;
 		if (c->control) {
 			int ct = control__timeout_ms(c->control);
 
+			ci = nfd;
 			pfd[nfd].fd = control__fd(c->control);
 			pfd[nfd++].events = POLLIN;
 			if (ct >= 0 && ct < timeout)
@@ -3404,6 +3496,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		if (c->metrics) {
 			int mt = metrics__timeout_ms(c->metrics);
 
+			mi = nfd;
 			pfd[nfd].fd = metrics__fd(c->metrics);
 			pfd[nfd++].events = POLLIN;
 			if (mt >= 0 && mt < timeout)
@@ -3423,9 +3516,12 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			fprintf(stderr, "agentwatch: ring buffer read failed: %s\n", strerror(-err));
 			break;
 		}
-		if (c->control)
+		/* The sockets are served when they have something (readiness,
+		 * or a client deadline due), not on every ring buffer wakeup:
+		 * an accept() that finds nobody is latency for the gate. */
+		if (c->control && ci >= 0 && (pfd[ci].revents || !control__timeout_ms(c->control)))
 			control__process(c->control);
-		if (c->metrics)
+		if (c->metrics && mi >= 0 && (pfd[mi].revents || !metrics__timeout_ms(c->metrics)))
 			metrics__process(c->metrics, metrics_render, c);
 		if (c->slog)
 			syslog_tick(c);

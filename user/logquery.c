@@ -345,9 +345,21 @@ static int sess_one(const char *json, size_t len, void *ctx)
 	type = str(r, "type");
 	if (type && !strcmp(type, "loss")) {
 		int64_t dropped = jnode__int(jnode__get(r, "dropped"), 0);
+		const struct jnode *per = jnode__get(r, "sessions"), *e;
 
-		if (dropped > 0) {
+		if (dropped > 0)
 			c->losses += (unsigned long long)dropped;
+		if (per && per->t == J_ARR) {
+			/* The sensor said exactly which sessions lost what. */
+			for (e = per->child; e; e = e->next) {
+				const char *sid = str(e, "session");
+				int64_t lost = jnode__int(jnode__get(e, "lost"), 0);
+				struct sess_row *row = sid && lost > 0 ? sess_get(c, sid) : NULL;
+
+				if (row)
+					row->losses += (unsigned long long)lost;
+			}
+		} else if (dropped > 0) {
 			loss_mark_add(c, str(r, "time"), (unsigned long long)dropped);
 		}
 	}

@@ -27,6 +27,7 @@
 #include "sensor.h"
 #include "util.h"
 
+#include "doctor.h"
 #include "metrics.h"
 #include "slog.h"
 #include "version.h"
@@ -73,17 +74,24 @@ static const char *default_agents_file(void)
 	return "/usr/share/agentwatch/agents.conf";
 }
 
-/* The default rules directory: where the default signatures are. */
+/* The default rules directory: where the default signatures are, or its
+ * rules.d (the installed layout, /etc/agentwatch/rules.d). */
 static const char *default_rules_dir(void)
 {
 	static char dir[PATH_MAX];
 	const char *f = default_agents_file();
 	const char *slash = strrchr(f, '/');
+	struct stat st;
+	size_t n;
 
-	if (!slash || (size_t)(slash - f) >= sizeof(dir))
+	if (!slash || (size_t)(slash - f) + sizeof("/rules.d") > sizeof(dir))
 		return "rules";
-	memcpy(dir, f, slash - f);
-	dir[slash - f] = '\0';
+	n = slash - f;
+	memcpy(dir, f, n);
+	memcpy(dir + n, "/rules.d", sizeof("/rules.d"));
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return dir;
+	dir[n] = '\0';
 	return dir;
 }
 
@@ -1086,6 +1094,43 @@ static int cmd_log(int argc, char **argv)
 	return 2;
 }
 
+static int cmd_doctor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "log-dir", required_argument, NULL, 'l' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct doctor_opts o = {
+		.rules_dir = default_rules_dir(), .log_dir = DEFAULT_LOG_DIR,
+		.state_dir = DEFAULT_STATE_DIR, .pin_dir = SENSOR_DEFAULT_PIN_DIR,
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o.json = true; break;
+		case 'r': o.rules_dir = optarg; break;
+		case 'l': o.log_dir = optarg; break;
+		case 's': o.state_dir = optarg; break;
+		case 'p': o.pin_dir = optarg; break;
+		default:
+			fputs("usage: agentwatch doctor [--json] [--rules DIR] [--log-dir DIR] "
+			      "[--state-dir DIR] [--pin-dir DIR]\n"
+			      "Check the kernel, mounts, capabilities, rules and log directory; say what\n"
+			      "to fix and what degrades without each.  Exit 1 if something fails.\n",
+			      c == 'h' ? stdout : stderr);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	return doctor_run(&o);
+}
+
 static int cmd_version(int argc, char **argv)
 {
 	printf("agentwatch %s\n", AGENTWATCH_VERSION);
@@ -1103,6 +1148,7 @@ static const struct cmd cmds[] = {
 	{ "reload", cmd_reload, "", "reload the rules (a failed reload keeps the old ones)" },
 	{ "rules", cmd_rules, "check|test|match ...", "validate, test, and try the rules" },
 	{ "log", cmd_log, "verify|sessions|show|tree|timeline", "the audit log: verify it, and ask it what happened" },
+	{ "doctor", cmd_doctor, "[--json]", "can this machine run agentwatch? what to fix, what degrades" },
 	{ "version", cmd_version, "", "print the version" },
 	{ "help", cmd_help, "", "this list" },
 };

@@ -2132,6 +2132,19 @@ int ruleset__load_dir(struct ruleset *rs, const char *dir, char *err, size_t err
 		err_fmt(err, errlen, "%s: %s", dir, strerror(-r));
 		return r;
 	}
+	{
+		struct stat st;
+
+		/* Whoever can write the directory can add a rules file. */
+		if (fstat(fd, &st) || (r = check_trusted(&st, dir, err, errlen))) {
+			if (!r) {
+				r = -errno;
+				err_fmt(err, errlen, "%s: %s", dir, strerror(-r));
+			}
+			closedir(d);
+			return r;
+		}
+	}
 	paths = calloc(RULES_FILES_MAX, sizeof(*paths));
 	if (!paths)
 		r = -ENOMEM;

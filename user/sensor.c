@@ -769,6 +769,23 @@ size_t sensor__gated_stale(struct sensor *s, uint64_t min_age_ns, uint32_t *out,
 	return n;
 }
 
+int sensor__session_losses_each(struct sensor *s, int (*fn)(uint64_t sid, uint64_t lost, void *ctx),
+				void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.session_losses);
+	__u64 key, next, lost;
+	bool first = true;
+	int r = 0;
+
+	while (!r && bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (!bpf_map_lookup_elem(fd, &key, &lost))
+			r = fn(key, lost, ctx);
+	}
+	return r;
+}
+
 int sensor__quiesce(struct sensor *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.aw_config);

@@ -67,6 +67,10 @@ void sensor__gate_done(struct sensor *s, uint32_t tgid);
  * resolved yet (their record was lost, or we are shutting down): up to max
  * pids into out, and how many there were. */
 size_t sensor__gated_stale(struct sensor *s, uint64_t min_age_ns, uint32_t *out, size_t max);
+/* Every (session id, records lost to a full ring buffer) the kernel
+ * counted; fn returns non-zero to stop. */
+int sensor__session_losses_each(struct sensor *s, int (*fn)(uint64_t sid, uint64_t lost, void *ctx),
+				void *ctx);
 /* Shutting down: from now on the kernel stops no process and applies no
  * fallback, so none is left stopped after the last drain. */
 int sensor__quiesce(struct sensor *s);

@@ -158,6 +158,24 @@ static void snprintf_err(char *err, size_t errlen, const char *fmt, ...)
  * with O_NOFOLLOW, must be a regular file, and at most cap bytes.  On error
  * err says "PATH: why".
  */
+int check_trusted(const struct stat *st, const char *path, char *err, size_t errlen)
+{
+	if (geteuid() != 0)
+		return 0;   /* a user's own `rules check`: their files, their call */
+	if (st->st_uid != 0) {
+		snprintf_err(err, errlen, "%s: owned by uid %u, not root (refused: whoever owns it "
+			     "could rewrite the policy; chown root, or install with make install)",
+			     path, (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != 0)) {
+		snprintf_err(err, errlen, "%s: writable by %s (refused: chmod go-w)", path,
+			     st->st_mode & S_IWOTH ? "everyone" : "a non-root group");
+		return -EPERM;
+	}
+	return 0;
+}
+
 int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, char *err,
 		     size_t errlen)
 {
@@ -183,6 +201,8 @@ int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, 
 		snprintf_err(err, errlen, "%s: not a regular file", path);
 		goto cleanup;
 	}
+	if ((r = check_trusted(&st, path, err, errlen)))
+		goto cleanup;
 	/* One byte more than allowed, to notice a file that grew past the cap. */
 	buf = malloc(cap + 1);
 	if (!buf) {

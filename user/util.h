@@ -20,6 +20,14 @@ int read_file_capped(const char *path, size_t cap, char **buf, size_t *len);
 
 /* A trusted config file: O_NOFOLLOW, regular, at most cap bytes.  0 or
  * -errno (-ELOOP for a symlink, -EFBIG when too large); err gets "PATH: why". */
+/*
+ * Policy files (rules, agent signatures) decide what gets killed: when
+ * running as root, refuse one that is not owned by root or that a non-root
+ * user or group could write.  0, or -EPERM with err saying why.
+ */
+struct stat;
+int check_trusted(const struct stat *st, const char *path, char *err, size_t errlen);
+
 int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, char *err,
 		     size_t errlen);
 

@@ -215,7 +215,7 @@ def sq(s):
 
 # ---- agentwatch instances --------------------------------------------------
 
-RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector"}
+RECORD_TYPES = {"exec", "exit", "file", "net", "fork", "verdict", "gap", "collector", "loss"}
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$")
 SESSION_RE = re.compile(r"^[0-9a-f]{16}$")
 INSTANCES = []
@@ -2253,6 +2253,132 @@ def test_syslog_udp_to_real_rsyslog():
     check(not rows[0]["raw_msg"].startswith("\ufeff"), "--syslog-no-bom: the body starts with the JSON")
     ev = json.loads(rows[0]["msg"])
     eq((ev.get("class_uid"), ev.get("activity_id")), (1007, 1), "the body is an OCSF Process Launch")
+
+
+def test_ring_buffer_flood_losses_exact_and_session_degraded():
+    """Stop the collector (SIGSTOP, our own process) while the session
+    floods a 1 MiB ring buffer: every event the kernel could not queue is
+    counted against the session, the records seen plus the count lost add
+    up exactly to what the session did, and the session is marked
+    degraded in status, in its later records and in log sessions."""
+    ws = TMP.make("ws")
+    n = 3000
+    fifo = os.path.join(ws, "go")
+    os.mkfifo(fifo)
+    # Builtins only besides the flood, so the count below is exact; the
+    # agent then waits on the fifo, so that its exit is seen after the
+    # collector is back.
+    agent = fake_agent("for ((i = 0; i < %d; i++)); do /bin/true flood; done\n"
+                       ": > flooded\nread -t 60 line < %s\nexit 0\n" % (n, sq(fifo)))
+    aw = start_agentwatch([agent_spec(agent)], ["--forks", "--ringbuf-mb", "1"])
+    os.kill(aw.proc.pid, signal.SIGSTOP)
+    try:
+        p = PROCS.spawn([agent], cwd=ws)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not os.path.exists(os.path.join(ws, "flooded")):
+            check(exited(p) is None, "the agent ended early")
+            time.sleep(0.05)
+    finally:
+        os.kill(aw.proc.pid, signal.SIGCONT)
+    loss = aw.wait_for(lambda r: r.get("type") == "loss" and r.get("sessions"), "a loss record")[0]
+    with open(fifo, "w") as f:
+        f.write("go\n")
+    wait_exit(p, 10, "agent")
+    aw.wait_for(lambda r: r.get("type") == "exit" and r.get("pid") == p.pid, "the agent's exit")
+    st = json.load(open(os.path.join(aw.state_dir, "status.json")))
+    mine = [x for x in st["sessions"] if x["root_pid"] == p.pid]
+    aw.stop()
+    sid = loss["sessions"][0]["session"]
+    lost = sum(x["lost"] for r in aw.records(lambda r: r.get("type") == "loss")
+               for x in r.get("sessions", []) if x["session"] == sid)
+    check(lost > 0, "the flood lost records: %r" % loss)
+    eq(sum(loss["counters"].get(k, 0) for k in ("ringbuf_full_exec", "ringbuf_full_fork",
+                                                 "ringbuf_full_exit", "ringbuf_full_file")),
+       loss["dropped"], "the loss record's counters add up to what it says was dropped")
+    seen = aw.records(lambda r: r.get("session") == sid and r.get("type") in ("exec", "fork", "exit", "file"))
+    # the root's exec, ": > flooded" and exit, and a fork, an exec and an
+    # exit per command
+    root = [r["type"] for r in seen if r.get("pid") == p.pid]
+    eq(len(seen) + lost, 3 + 3 * n, "records seen (%d) + lost (%d) = what the session did (root: %r)"
+       % (len(seen), lost, root))
+    check(mine and mine[0]["degraded"] is True and mine[0]["lost"] == lost,
+          "status marks the session degraded with its loss: %r" % mine)
+    last = [r for r in seen if r.get("type") == "exit" and r.get("pid") == p.pid][0]
+    eq(last.get("degraded"), True, "records after the loss say the session is degraded")
+    r = run_cmd([AGENTWATCH, "log", "sessions", "--log-dir", aw.log_dir, "--json"])
+    row = [x for x in json.loads(r.stdout.decode()) if x["session"] == sid]
+    eq(row and row[0]["losses"], lost, "log sessions charges the session with exactly its loss")
+
+
+def test_make_install_into_staging_root():
+    """make install DESTDIR=... PREFIX=/usr: the binary, root-owned rules
+    that the installed binary loads, a man page that renders cleanly, bash
+    completion that completes, and a hardened unit systemd accepts."""
+    stage = TMP.make("stage")
+    root = os.path.dirname(AGENTWATCH)
+    r = run_cmd(["make", "-C", root, "install", "DESTDIR=" + stage, "PREFIX=/usr"], timeout=120)
+    eq(r.returncode, 0, "make install: %r" % r.stderr[-2000:])
+    want = {"usr/sbin/agentwatch": 0o755, "usr/share/man/man8/agentwatch.8": 0o644,
+            "usr/share/bash-completion/completions/agentwatch": 0o644,
+            "usr/lib/systemd/system/agentwatch.service": 0o644, "etc/default/agentwatch": 0o644,
+            "etc/agentwatch/agents.conf": 0o644, "etc/agentwatch/rules.d": 0o755,
+            "etc/agentwatch/rules.d/filesystem.rules": 0o644}
+    for rel, mode in want.items():
+        st = os.stat(os.path.join(stage, rel))
+        eq((oct(st.st_mode & 0o777), st.st_uid), (oct(mode), 0), "mode and owner of " + rel)
+    exe = os.path.join(stage, "usr/sbin/agentwatch")
+    r = run_cmd([exe, "rules", "test", os.path.join(stage, "etc/agentwatch/rules.d")])
+    eq(r.returncode, 0, "the installed rules pass their tests with the installed binary: %r"
+       % r.stdout[-500:])
+    check(b" 0 failed" in r.stdout, "rules test summary: %r" % r.stdout[-200:])
+    r = run_cmd(["groff", "-man", "-Tutf8", "-ww", os.path.join(stage, "usr/share/man/man8/agentwatch.8")])
+    eq((r.returncode, r.stderr), (0, b""), "the man page renders without warnings")
+    check(len(r.stdout) > 2000, "the man page renders to text")
+    check("doctor" in open(os.path.join(stage, "usr/share/man/man8/agentwatch.8")).read(),
+          "the man page documents doctor")
+    comp = os.path.join(stage, "usr/share/bash-completion/completions/agentwatch")
+    # bash-completion's helpers, or a stand-in with the same contract
+    lib = "/usr/share/bash-completion/bash_completion"
+    shim = ("_init_completion() { words=(\"${COMP_WORDS[@]}\"); cword=$COMP_CWORD; "
+            "cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; }; _filedir() { :; }")
+    if True:
+        script = ((("source %s; " % lib) if os.path.exists(lib) else shim + "; ") + "source %s; "
+                  "COMP_WORDS=(agentwatch lo); COMP_CWORD=1; COMP_LINE='agentwatch lo'; COMP_POINT=13; "
+                  "_agentwatch; echo \"${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(agentwatch run --for); COMP_CWORD=2; COMP_LINE='agentwatch run --for'; "
+                  "COMP_POINT=20; _agentwatch; echo \"${COMPREPLY[*]}\"" % sq(comp))
+        r = run_cmd(["bash", "-c", script])
+        got = r.stdout.decode().split("\n")[:2]
+        eq([sorted(x.split()) for x in got], [["log"], ["--forks", "--format"]], "bash completion")
+    unit = open(os.path.join(stage, "usr/lib/systemd/system/agentwatch.service")).read()
+    for need in ("Restart=always", "NoNewPrivileges=yes", "ProtectSystem=strict",
+                 "CapabilityBoundingSet=CAP_BPF ", "ExecStart=/usr/sbin/agentwatch run ",
+                 "--rules /etc/agentwatch/rules.d"):
+        check(need in unit, "the unit has %r" % need)
+    if shutil.which("systemd-analyze"):
+        local = os.path.join(stage, "agentwatch.service")
+        with open(local, "w") as f:
+            f.write(unit.replace("/usr/sbin/agentwatch", exe))
+        env = dict(os.environ, MANPATH=os.path.join(stage, "usr/share/man"))
+        r = run_cmd(["systemd-analyze", "verify", local], env=env)
+        eq((r.returncode, r.stderr.strip()), (0, b""), "systemd-analyze verify")
+
+
+def test_doctor_reports_capabilities():
+    r = run_cmd([AGENTWATCH, "doctor", "--json", "--log-dir", TMP.make("log"),
+                 "--state-dir", TMP.make("state"), "--pin-dir", "/sys/fs/bpf/nonexistent-aw"])
+    rep = json.loads(r.stdout.decode())
+    checks = {c["check"]: c for c in rep["checks"]}
+    for name in ("privileges", "kernel", "BTF", "ring buffer", "tp_btf programs", "helpers",
+                 "cgroup socket hooks", "bpffs", "cgroup v2", "rules", "collector"):
+        check(name in checks, "doctor checks %s: %r" % (name, sorted(checks)))
+    # this machine runs the whole suite: nothing may fail, and the exit code says so
+    eq((rep["ok"], r.returncode), (True, 0), "doctor on this machine: %r"
+       % [c for c in rep["checks"] if c["level"] == "fail"])
+    eq(checks["collector"]["level"], "warn", "no collector on these state dirs: a warning")
+    r = run_cmd([AGENTWATCH, "doctor", "--json", "--rules", TMP.make("norules") + "/missing"])
+    rep = json.loads(r.stdout.decode())
+    eq((rep["ok"], r.returncode), (False, 1), "a missing rules directory fails the doctor")
 
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")

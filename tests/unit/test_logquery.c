@@ -71,3 +71,30 @@ void test_logquery_sessions_charge_losses_by_time(void)
 	ASSERT_NOT_NULL(strstr(strstr(buf, "00000000000000c3"), "\"losses\":0}"));
 	free(buf);
 }
+
+/* A loss record that names its sessions is charged exactly, to them only. */
+void test_logquery_sessions_exact_losses(void)
+{
+	const char *recs[] = {
+		EXEC("2026-01-01T10:00:00.000000000Z", "00000000000000a1", 10),
+		EXEC("2026-01-01T10:00:01.000000000Z", "00000000000000b2", 20),
+		"{\"type\":\"loss\",\"source\":\"sensor\",\"time\":\"2026-01-01T10:00:02.000000000Z\","
+		"\"dropped\":9,\"sessions\":[{\"session\":\"00000000000000b2\",\"agent\":\"a\",\"lost\":4}]}",
+		EXEC("2026-01-01T10:00:03.000000000Z", "00000000000000a1", 11),
+		EXEC("2026-01-01T10:00:04.000000000Z", "00000000000000b2", 21),
+	};
+	char dir[256], *buf = NULL;
+	size_t blen = 0;
+	FILE *f;
+
+	ASSERT_EQ_INT(write_log(dir, sizeof(dir), recs, sizeof(recs) / sizeof(recs[0])), 0);
+	f = open_memstream(&buf, &blen);
+	ASSERT_NOT_NULL(f);
+	ASSERT_EQ_INT(logquery_sessions(dir, true, f), 0);
+	fclose(f);
+	drop_log(dir);
+	/* both ran at 10:00:02, only b2 lost records: no time-window guess */
+	ASSERT_NOT_NULL(strstr(strstr(buf, "00000000000000a1"), "\"losses\":0}"));
+	ASSERT_NOT_NULL(strstr(strstr(buf, "00000000000000b2"), "\"losses\":4}"));
+	free(buf);
+}

@@ -941,6 +941,44 @@ void test_rules_load_refuses_symlink(void)
 	tdir_remove();
 }
 
+/* As root, a rules file or directory that a non-root user could change is
+ * refused: the agent running as that user would own the policy. */
+void test_rules_load_refuses_untrusted_owner_or_mode(void)
+{
+	struct ruleset *rs = ruleset__new();
+
+	ASSERT_NOT_NULL(rs);
+	if (geteuid() != 0) {
+		ruleset__free(rs);
+		return; /* the check applies to root only */
+	}
+	ASSERT_EQ_INT(load(rs, "rule a\n  action log\n  binary x\n"), 0);
+	ASSERT_EQ_INT(chmod(tpath("t.rules"), 0602), 0);
+	ASSERT_EQ_INT(ruleset__load_file(rs, tpath("t.rules"), err, sizeof(err)), -EPERM);
+	ASSERT_NOT_NULL(strstr(err, "writable by everyone"));
+	ASSERT_EQ_INT(chmod(tpath("t.rules"), 0620), 0);
+	ASSERT_EQ_INT(chown(tpath("t.rules"), 0, 1000), 0);
+	ASSERT_EQ_INT(ruleset__load_file(rs, tpath("t.rules"), err, sizeof(err)), -EPERM);
+	ASSERT_NOT_NULL(strstr(err, "writable by a non-root group"));
+	ASSERT_EQ_INT(chmod(tpath("t.rules"), 0600), 0);
+	ASSERT_EQ_INT(chown(tpath("t.rules"), 1000, 0), 0);
+	ASSERT_EQ_INT(ruleset__load_file(rs, tpath("t.rules"), err, sizeof(err)), -EPERM);
+	ASSERT_NOT_NULL(strstr(err, "owned by uid 1000, not root"));
+	ASSERT_EQ_INT(chown(tpath("t.rules"), 0, 0), 0);
+	ruleset__free(rs);
+	rs = ruleset__new();
+	ASSERT_NOT_NULL(rs);
+	/* the directory: anyone who can write it can add a file */
+	ASSERT_EQ_INT(chmod(tdir, 0777), 0);
+	ASSERT_EQ_INT(ruleset__load_dir(rs, tdir, err, sizeof(err)), -EPERM);
+	ASSERT_NOT_NULL(strstr(err, "writable by everyone"));
+	ASSERT_EQ_INT(chmod(tdir, 0700), 0);
+	ASSERT_EQ_INT(ruleset__load_dir(rs, tdir, err, sizeof(err)), 0);
+	ASSERT_EQ_U64(ruleset__count(rs), 1);
+	ruleset__free(rs);
+	tdir_remove();
+}
+
 /* ---- net and file ------------------------------------------------------- */
 
 static int net_match(const struct ruleset *rs, const char *addr, uint16_t port, int proto,

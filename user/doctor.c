@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `agentwatch doctor`: what this machine gives the sensor, what degrades
+ * without each missing piece, and what to do about it.  Every check is a
+ * probe of the real thing (a BPF program type is loaded, a mount is read
+ * from /proc/mounts), never a guess from the kernel version.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "doctor.h"
+#include "json.h"
+#include "rules.h"
+#include "sensor.h"
+#include "util.h"
+
+enum level { OK, WARN, FAIL };
+
+struct report {
+	bool json;
+	struct jsonw *w;
+	int fails, warns;
+};
+
+static const char *const level_name[] = { "ok", "warn", "FAIL" };
+
+/* One finding: what was checked, the verdict, what it means. */
+static void say(struct report *r, enum level lv, const char *check, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void say(struct report *r, enum level lv, const char *check, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	r->fails += lv == FAIL;
+	r->warns += lv == WARN;
+	if (r->json) {
+		jsonw__obj_begin(r->w);
+		jsonw__key(r->w, "check"); jsonw__str(r->w, check);
+		jsonw__key(r->w, "level"); jsonw__str(r->w, lv == FAIL ? "fail" : level_name[lv]);
+		jsonw__key(r->w, "detail"); jsonw__str(r->w, detail);
+		jsonw__obj_end(r->w);
+		return;
+	}
+	printf("%-4s  %-22s %s\n", level_name[lv], check, detail);
+}
+
+static bool mounted(const char *type, char *where, size_t len)
+{
+	char line[4352], dev[256], mnt[4096], t[64];
+	FILE *f = fopen("/proc/mounts", "re");
+	bool hit = false;
+
+	if (!f)
+		return false;
+	while (!hit && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %4095s %63s", dev, mnt, t) == 3 && !strcmp(t, type)) {
+			hit = true;
+			if (where)
+				copy_str(where, len, mnt);
+		}
+	fclose(f);
+	return hit;
+}
+
+/* Effective capabilities, from /proc/self/status. */
+static unsigned long long cap_eff(void)
+{
+	char line[256];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "CapEff:", 7))
+			v = strtoull(line + 7, NULL, 16);
+	fclose(f);
+	return v;
+}
+
+static void check_privileges(struct report *r)
+{
+	static const struct { int cap; const char *name, *why; } caps[] = {
+		{ 39, "CAP_BPF", "load the programs and read the maps" },
+		{ 38, "CAP_PERFMON", "attach tracing programs" },
+		{ 21, "CAP_SYS_ADMIN", "mount tracefs/bpffs, pin, cgroup v2" },
+		{ 12, "CAP_NET_ADMIN", "attach the cgroup network hooks" },
+		{ 19, "CAP_SYS_PTRACE", "read other users' /proc/PID/environ, exe, cwd" },
+		{ 5, "CAP_KILL", "stop, resume and kill processes of other users" },
+	};
+	unsigned long long eff = cap_eff();
+	char missing[256] = "";
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (!(eff & (1ull << caps[i].cap))) {
+			size_t n = strlen(missing);
+
+			snprintf(missing + n, sizeof(missing) - n, "%s%s", n ? ", " : "", caps[i].name);
+		}
+	if (!missing[0])
+		say(r, OK, "privileges", "%s with every capability needed",
+		    geteuid() ? "not root, but" : "root,");
+	else
+		say(r, FAIL, "privileges", "missing %s: run as root (sudo agentwatch run), or give "
+		    "the service these capabilities", missing);
+}
+
+static void check_kernel(struct report *r)
+{
+	struct utsname u;
+	int maj = 0, min = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &maj, &min) != 2) {
+		say(r, WARN, "kernel", "could not read the kernel version");
+		return;
+	}
+	if (maj > 5 || (maj == 5 && min >= 17))
+		say(r, OK, "kernel", "%s %s", u.release, u.machine);
+	else
+		say(r, FAIL, "kernel", "%s: the sensor needs bpf_loop (5.17 or later)", u.release);
+	if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
+		say(r, OK, "BTF", "/sys/kernel/btf/vmlinux");
+	else
+		say(r, FAIL, "BTF", "no /sys/kernel/btf/vmlinux: the CO-RE programs need a kernel "
+		    "built with CONFIG_DEBUG_INFO_BTF=y");
+}
+
+static void probe_prog(struct report *r, enum bpf_prog_type t, const char *check,
+		       enum level if_missing, const char *ok, const char *missing)
+{
+	int p = libbpf_probe_bpf_prog_type(t, NULL);
+
+	if (p == 1)
+		say(r, OK, check, "%s", ok);
+	else
+		say(r, if_missing, check, "%s%s", missing, p < 0 ? " (probe needs CAP_BPF)" : "");
+}
+
+/*
+ * The exec hook itself: load a trivial tp_btf program for
+ * sched_process_exec.  (libbpf's generic probe for BPF_PROG_TYPE_TRACING
+ * tries fentry, which some kernels refuse while tp_btf works.)
+ */
+static int probe_tp_btf(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP);
+	int id = libbpf_find_vmlinux_btf_id("sched_process_exec", BPF_TRACE_RAW_TP), fd;
+
+	if (id < 0)
+		return id;
+	o.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "aw_probe", "GPL", insns, 2, &o);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static void check_bpf(struct report *r)
+{
+	int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	int loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL);
+	int sig = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL);
+	char lsm[256] = "";
+	FILE *f;
+
+	if (rb == 1)
+		say(r, OK, "ring buffer", "BPF_MAP_TYPE_RINGBUF");
+	else
+		say(r, FAIL, "ring buffer", "no BPF ring buffer (5.8+): the sensor cannot report");
+	if (probe_tp_btf() == 0)
+		say(r, OK, "tp_btf programs", "exec, fork and exit hooks");
+	else
+		say(r, FAIL, "tp_btf programs", "a tp_btf program on sched_process_exec does not load: "
+		    "exec, fork and exit can't be followed");
+	probe_prog(r, BPF_PROG_TYPE_TRACEPOINT, "syscall tracepoints", WARN,
+		   "file syscalls (unlink, rename, truncate...)",
+		   "no tracepoint programs: no file records, no breaker, no protected paths");
+	probe_prog(r, BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup socket hooks", WARN,
+		   "connect/sendmsg records and deny rules",
+		   "no cgroup sock_addr programs: no network records or denials");
+	if (loop == 1 && sig == 1)
+		say(r, OK, "helpers", "bpf_loop, bpf_send_signal");
+	else
+		say(r, FAIL, "helpers", "%s%s: paths can't be walked or processes stopped in the kernel",
+		    loop == 1 ? "" : "no bpf_loop ", sig == 1 ? "" : "no bpf_send_signal");
+	/* Optional: LSM programs would let deny rules block a syscall outright
+	 * instead of stopping the process; agentwatch does not require them. */
+	f = fopen("/sys/kernel/security/lsm", "re");
+	if (f) {
+		if (!fgets(lsm, sizeof(lsm), f))
+			lsm[0] = '\0';
+		fclose(f);
+	}
+	if (strstr(lsm, "bpf"))
+		say(r, OK, "BPF LSM", "available (optional; not needed)");
+	else
+		say(r, OK, "BPF LSM", "not enabled (optional): enforcement stops processes at exec "
+		    "and denies connects in cgroup hooks instead");
+}
+
+static void check_mounts(struct report *r)
+{
+	char where[4096];
+
+	if (mounted("bpf", where, sizeof(where)))
+		say(r, OK, "bpffs", "%s: maps and links are pinned, so enforcement survives a "
+		    "collector restart", where);
+	else
+		say(r, OK, "bpffs", "not mounted: agentwatch run mounts it at /sys/fs/bpf");
+	if (mounted("tracefs", where, sizeof(where)))
+		say(r, OK, "tracefs", "%s", where);
+	else
+		say(r, OK, "tracefs", "not mounted: agentwatch run mounts it at /sys/kernel/tracing");
+	if (mounted("cgroup2", where, sizeof(where)))
+		say(r, OK, "cgroup v2", "%s (network hooks attach to its root)", where);
+	else
+		say(r, OK, "cgroup v2", "not mounted (cgroup v1 only): agentwatch run mounts a private "
+		    "cgroup2 hierarchy for the network hooks");
+}
+
+static void check_limits(struct report *r)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (64u << 20))
+		say(r, OK, "memlock", "%llu KiB: fine on 5.11+, where BPF memory is charged to the "
+		    "cgroup instead", (unsigned long long)rl.rlim_cur / 1024);
+	else
+		say(r, OK, "memlock", "unlimited or large");
+}
+
+static void check_rules(struct report *r, const char *dir)
+{
+	struct ruleset *rs = ruleset__new();
+	char err[512];
+
+	if (!rs)
+		return;
+	if (ruleset__load_dir(rs, dir, err, sizeof(err)))
+		say(r, FAIL, "rules", "%s", err);
+	else
+		say(r, OK, "rules", "%zu rules in %s", ruleset__count(rs), dir);
+	ruleset__free(rs);
+}
+
+static void check_log_dir(struct report *r, const char *dir)
+{
+	char probe[4096];
+	struct statvfs v;
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		say(r, OK, "audit log", "%s does not exist yet: agentwatch run creates it", dir);
+		return;
+	}
+	if (statvfs(dir, &v) == 0) {
+		unsigned long long free_mb = (unsigned long long)v.f_bavail * v.f_frsize >> 20;
+
+		if (v.f_flag & ST_RDONLY)
+			say(r, WARN, "audit log", "%s is on a read-only mount: enforcement goes on, "
+			    "but nothing is logged", dir);
+		else if (free_mb < 256)
+			say(r, WARN, "audit log", "%s: %llu MiB free; a full disk drops records "
+			    "(counted) but never stops enforcement", dir, free_mb);
+		else
+			say(r, OK, "audit log", "%s, %llu MiB free", dir, free_mb);
+	}
+	if (st.st_mode & 077) {
+		snprintf(probe, sizeof(probe), "%s is mode %03o: records name other users' files and "
+			 "commands; agentwatch run makes it 0700", dir, st.st_mode & 0777);
+		say(r, WARN, "audit log perms", "%s", probe);
+	}
+}
+
+static void check_running(struct report *r, const char *state_dir, const char *pin_dir)
+{
+	char path[4096], *buf = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/status.json", state_dir);
+	if (read_file_capped(path, 1 << 20, &buf, &len) == 0 && strstr(buf, "\"running\":true"))
+		say(r, OK, "collector", "running (agentwatch status for details)");
+	else
+		say(r, WARN, "collector", "not running: nothing is enforced until agentwatch run "
+		    "(or systemctl start agentwatch)");
+	free(buf);
+	if (access(pin_dir, F_OK) == 0)
+		say(r, OK, "pins", "%s", pin_dir);
+}
+
+int doctor_run(const struct doctor_opts *o)
+{
+	struct report r = { .json = o->json };
+
+	if (r.json) {
+		r.w = jsonw__new();
+		if (!r.w)
+			return -ENOMEM;
+		jsonw__obj_begin(r.w);
+		jsonw__key(r.w, "checks");
+		jsonw__arr_begin(r.w);
+	}
+	/* the probes print libbpf warnings for what is missing: quiet */
+	libbpf_set_print(NULL);
+	check_privileges(&r);
+	check_kernel(&r);
+	check_bpf(&r);
+	check_mounts(&r);
+	check_limits(&r);
+	check_rules(&r, o->rules_dir);
+	check_log_dir(&r, o->log_dir);
+	check_running(&r, o->state_dir, o->pin_dir);
+	if (r.json) {
+		jsonw__arr_end(r.w);
+		jsonw__key(r.w, "ok"); jsonw__bool(r.w, r.fails == 0);
+		jsonw__key(r.w, "failures"); jsonw__u64(r.w, r.fails);
+		jsonw__key(r.w, "warnings"); jsonw__u64(r.w, r.warns);
+		jsonw__obj_end(r.w);
+		printf("%s\n", jsonw__data(r.w, NULL));
+		jsonw__free(r.w);
+	} else {
+		printf("%s: %d failure(s), %d warning(s)\n",
+		       r.fails ? "agentwatch cannot run here as it is" : "agentwatch can run here",
+		       r.fails, r.warns);
+	}
+	return r.fails ? 1 : 0;
+}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Delete storm for `make bench`: create N small files in DIR (not timed),
- * then unlink them one by one and print the mean wall-clock ns per unlink.
+ * then unlink them one by one and print the mean wall-clock and CPU ns per
+ * unlink.
  *   delstorm DIR N
  * Run it with its cwd at or above DIR: an agent session's workspace is the
  * root's cwd, and the mass-deletion breaker resumes (and exempts) a process
@@ -14,21 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchclock.h"
+
 #define MAX_FILES 1000000L
-
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
 	long n = argc > 2 ? atol(argv[2]) : 0;
 	char path[4096];
-	double a, b;
+	double a, b, ca, cb;
 	long i;
 	int fd;
 
@@ -48,7 +43,8 @@ int main(int argc, char **argv)
 		}
 		close(fd);
 	}
-	a = now_ns();
+	ca = cpu_ns();
+	a = wall_ns();
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/f%ld", argv[1], i);
 		if (unlink(path)) {
@@ -56,7 +52,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	b = now_ns();
-	printf("%.0f\n", (b - a) / n);
+	b = wall_ns();
+	cb = cpu_ns();
+	printf("%.0f %.0f\n", (b - a) / n, (cb - ca) / n);
 	return 0;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Launcher for `make bench`: run CMD ARGS... as a child, wait for it, and
- * print its wall-clock ns.
+ * print its wall-clock and CPU ns (its own and its waited-for descendants').
  *   launch CMD [ARGS...]
  * Exec'd through a symlink named like the bench's fake agent, this process
  * opens an agent session and CMD (make, the compilers, the shells) runs
@@ -12,17 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e9 + t.tv_nsec;
-}
+#include "benchclock.h"
 
 int main(int argc, char **argv)
 {
-	double a, b;
+	double a, b, ca, cb;
 	pid_t pid;
 	int st;
 
@@ -30,7 +24,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: launch CMD [ARGS...]\n");
 		return 2;
 	}
-	a = now_ns();
+	ca = cpu_ns();
+	a = wall_ns();
 	pid = fork();
 	if (pid < 0) {
 		perror("launch: fork");
@@ -45,7 +40,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "launch: %s failed\n", argv[1]);
 		return 1;
 	}
-	b = now_ns();
-	printf("%.0f\n", b - a);
+	b = wall_ns();
+	cb = cpu_ns();
+	printf("%.0f %.0f\n", b - a, cb - ca);
 	return 0;
 }

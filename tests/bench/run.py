@@ -58,7 +58,8 @@ SCENARIO_LABEL = {
     "exec-out": "exec storm outside any session: fork+exec+wait of /bin/true",
     "exec-in": "exec storm inside an agent session: fork+exec+wait of /bin/true",
     "gated": "gated exec storm inside a session, every exec allowed (stop, match, resume)",
-    "delete": "delete storm inside a session, in its workspace: unlink of a small file",
+    "delete": "delete storm inside a session, in its workspace: unlink of a small file "
+              "(sensor and BPF figures also cover creating the files, which the wall and CPU figures don't)",
     "connect": "connect storm inside a session: TCP connect+accept+close on 127.0.0.1",
     "build": f"build inside a session: make -j2 of {N_SOURCES} generated C files",
 }

@@ -910,15 +910,19 @@ def report(out, scen, active, res, infos, skipped, stats_how, agent, n_rules, co
             gl = [i["gate_latency"] for i in inf if isinstance(i.get("gate_latency"), dict)]
             enf = ", ".join(f"{k}={sum(i.get('enforcement', {}).get(k, 0) for i in inf)}"
                             for k in ("gated", "allowed", "killed", "breaker_trips"))
-            if gl:
+            if isinstance(c, Agentwatch) and "--mode" in c.extra and "monitor" in c.extra:
+                out.append(f"| {c.name} | {len(inf)} | - | - | - | - | {enf} (monitor mode gates nothing) |")
+            elif gl and sum(g.get("count", 0) for g in gl):
+                gl = [g for g in gl if g.get("count")]
                 out.append(f"| {c.name} | {len(gl)} | {sum(g.get('count', 0) for g in gl)} "
-                           f"| {med([g['p50_us'] for g in gl]):.0f} us (median of runs) "
-                           f"| {med([g['p99_us'] for g in gl]):.0f} us (median of runs) "
+                           f"| {med([g['p50_us'] for g in gl]):.0f} us "
+                           f"| {med([g['p99_us'] for g in gl]):.0f} us "
                            f"| {max(g['max_us'] for g in gl):.0f} us | {enf} |")
             else:
                 out.append(f"| {c.name} | {len(inf)} | n/a | n/a | n/a | n/a | {enf} |")
         out.append("\nFrom `gate_latency` in each run's status.json, written when the collector stops "
-                   "(n/a: the field is absent, an older collector). Monitor mode gates nothing.\n")
+                   "(n/a: the field is absent, an older collector). p50 and p99 are the medians of the "
+                   "runs' own; max is over all runs.\n")
 
 
 def timed(argv):

@@ -51,7 +51,7 @@ USER_HDRS := $(wildcard user/*.h) include/agentwatch.h
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps deps-test run test unit integration bench clean vmlinux fuzz install
+.PHONY: all deps deps-test deps-bench run test unit integration bench clean vmlinux fuzz install
 
 all: deps agentwatch
 
@@ -137,7 +137,12 @@ $(OUTPUT)/bench/%: tests/bench/%.c $(USER_PURE) $(USER_HDRS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) -O2 -g $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $< $(USER_PURE) $(EXTRA_LIBS) -o $@
 
-bench: deps-test agentwatch $(BENCH_TOOLS)
+# The peers the bench compares against (auditd, execsnoop, bpftrace) are
+# optional: one that can't be installed is left out of the tables, with why.
+deps-bench:
+	$(Q)scripts/deps.sh bench || echo "agentwatch: not every benchmark peer could be installed; make bench skips those" >&2
+
+bench: deps-test deps-bench agentwatch $(BENCH_TOOLS)
 	$(Q)python3 tests/bench/run.py
 
 # make install [DESTDIR=staging] [PREFIX=/usr/local] [SYSCONFDIR=/etc]

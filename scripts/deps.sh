@@ -21,6 +21,12 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
 		&& echo "$clang_rt/libclang_rt.asan-$(uname -m).a:libclang-rt-dev" \
 		|| echo "/nonexistent/libclang_rt.asan:libclang-rt-dev")"
 fi
+if [ "$what" = bench ]; then
+	# The peers make bench compares against: the Linux audit daemon with an
+	# execve rule, libbpf-tools' execsnoop (Debian installs it as
+	# /usr/sbin/execsnoop) and bpftrace on sched_process_exec.
+	need="$need auditctl:auditd /usr/sbin/auditd:auditd /usr/sbin/execsnoop:libbpf-tools bpftrace:bpftrace"
+fi
 
 missing=""
 for pair in $need; do

@@ -254,7 +254,28 @@ class NoSensor:
         return {}
 
 
-class Agentwatch:
+class OneProcess:
+    """A sensor that is one process of ours (self.p): its pids, and what to
+    read from it before it is stopped with SIGINT."""
+
+    def pids(self):
+        return [self.p.pid] if self.p else []
+
+    def bpf_pids(self):
+        return {self.p.pid} if self.p else set()
+
+    def stop_process(self):
+        """Peak RSS, CPU and BPF programs, then stop it; {} if not running."""
+        if not self.p:
+            return {}
+        info = {"rss_kib": peak_rss_kib(self.p.pid), "cpu_total_ns": cpu_ns([self.p.pid]),
+                "progs": bpf_progs({self.p.pid})}
+        stop_pid(self.p, signal.SIGINT)
+        self.p = None
+        return info
+
+
+class Agentwatch(OneProcess):
     scenarios = SCENARIOS
 
     def __init__(self, name, label, agent, rules, extra):
@@ -295,19 +316,10 @@ class Agentwatch:
         self.stop()
         raise Skip("agentwatch did not become ready within 30 s")
 
-    def pids(self):
-        return [self.p.pid] if self.p else []
-
-    def bpf_pids(self):
-        return {self.p.pid} if self.p else set()
-
     def stop(self):
-        if not self.p:
+        info = self.stop_process()
+        if not info:
             return {}
-        info = {"rss_kib": peak_rss_kib(self.p.pid), "cpu_total_ns": cpu_ns([self.p.pid]),
-                "progs": bpf_progs({self.p.pid})}
-        stop_pid(self.p, signal.SIGINT)
-        self.p = None
         clean_pins(self.pin)
         err = open(self.err).read()
         info["counters"] = parse_counters(err)
@@ -492,7 +504,7 @@ class Auditd:
         return info
 
 
-class Tracer:
+class Tracer(OneProcess):
     """A BPF tracer from the distribution, its output thrown away."""
     scenarios = SCENARIOS
 
@@ -515,19 +527,10 @@ class Tracer:
             self.p = None
             raise
 
-    def pids(self):
-        return [self.p.pid] if self.p else []
-
-    def bpf_pids(self):
-        return {self.p.pid} if self.p else set()
-
     def stop(self):
-        if not self.p:
+        info = self.stop_process()
+        if not info:
             return {}
-        info = {"rss_kib": peak_rss_kib(self.p.pid), "cpu_total_ns": cpu_ns([self.p.pid]),
-                "progs": bpf_progs({self.p.pid})}
-        stop_pid(self.p, signal.SIGINT)
-        self.p = None
         err = open(self.err).read()
         info["lost_lines"] = [l for l in err.splitlines() if "lost" in l.lower()]
         return info

@@ -72,6 +72,15 @@ struct {
 	__type(value, __u64);
 } gated_pending SEC(".maps") __weak;
 
+/* --within PID: PID and its descendants (key tgid), followed at fork and
+ * exit.  Only they can open a session. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} scope SEC(".maps") __weak;
+
 /* Records lost to a full ring buffer, per session id: the collector marks
  * those sessions degraded and says exactly how much each one lost. */
 struct {

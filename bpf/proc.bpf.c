@@ -192,7 +192,12 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 		sess->flags &= ~AW_SESS_UNANNOUNCED;
 		ev->flags |= AW_EXEC_SESSION_START;
 	}
-	if (!sess) {
+	/* --within: outside the scoped tree no signature opens a session. */
+	if (!sess && cfg->scope_tgid && !bpf_map_lookup_elem(&scope, &tgid)) {
+		if (!cfg->all_execs)
+			return 0;
+		ev->flags |= AW_EXEC_ALL;
+	} else if (!sess) {
 		if (base)
 			hit = lookup_name(&s->key, base);
 		if (!hit)
@@ -292,6 +297,7 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	struct aw_config *cfg;
 	struct aw_fork_event ev;
 	struct aw_session *sess;
 	__u32 ptgid, ctgid;
@@ -300,6 +306,12 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 	if (BPF_CORE_READ(child, pid) != ctgid)
 		return 0; /* a new thread, not a new process */
 	ptgid = BPF_CORE_READ(parent, tgid);
+	cfg = get_config();
+	if (cfg && cfg->scope_tgid && bpf_map_lookup_elem(&scope, &ptgid)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&scope, &ctgid, &one, BPF_ANY);
+	}
 	sess = session_of(ptgid);
 	if (!sess)
 		return 0;
@@ -329,6 +341,7 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 	 * was decremented before this tracepoint fires. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	bpf_map_delete_elem(&scope, &tgid);
 	sess = session_of(tgid);
 	if (!sess)
 		return 0;

@@ -322,7 +322,8 @@ struct aw_config {
 	__u32 quiesce;        /* the collector is shutting down: stop no process and
 			       * apply no fallback, so none is left stopped with
 			       * nobody to resume it */
-	__u32 pad;
+	__u32 scope_tgid;     /* --within PID: sessions open only among PID and its
+			       * descendants (the `scope` map); 0 = host-wide */
 };
 _Static_assert(sizeof(struct aw_config) == 56, "aw_config size");
 

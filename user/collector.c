@@ -2202,6 +2202,21 @@ static void adopt_kernel_sessions(struct collector *c, struct scanned *sc, bool 
 	free(k.v);
 }
 
+/* --within: is scanned process i the scope root or one of its descendants? */
+static bool scanned_in_scope(const struct scanned *sc, size_t i, uint32_t root)
+{
+	for (int depth = 0; depth < 256; depth++) {
+		ssize_t j;
+
+		if (sc->v[i].pid == root)
+			return true;
+		if (sc->v[i].ppid <= 1 || (j = scanned_index(sc, sc->v[i].ppid)) < 0)
+			return false;
+		i = (size_t)j;
+	}
+	return false;
+}
+
 static int seed_sessions(struct collector *c)
 {
 	struct scanned sc = {0};
@@ -2218,6 +2233,22 @@ static int seed_sessions(struct collector *c)
 	if (!taken) {
 		err = -ENOMEM;
 		goto out;
+	}
+	/* --within: the scope root and what already runs under it are in
+	 * scope (what they fork from now on follows in the kernel); nothing
+	 * else may open a session, so mark it taken. */
+	if (c->o->sensor.scope_tgid) {
+		if ((err = sensor__scope_add(c->sensor, c->o->sensor.scope_tgid))) {
+			fprintf(stderr, "agentwatch: --within %u: %s\n", c->o->sensor.scope_tgid,
+				strerror(-err));
+			goto out;
+		}
+		for (i = 0; i < sc.n; i++) {
+			if (scanned_in_scope(&sc, i, c->o->sensor.scope_tgid))
+				sensor__scope_add(c->sensor, sc.v[i].pid);
+			else
+				taken[i] = true;
+		}
 	}
 	adopt_kernel_sessions(c, &sc, taken);
 	/* Declared roots first: the operator said so. */

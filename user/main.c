@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,7 @@ enum {
 	OPT_NO_COLOR, OPT_JSON, OPT_PROC_ROOT, OPT_RULES, OPT_NO_RULES, OPT_MODE,
 	OPT_PAUSE_TIMEOUT, OPT_FALLBACK, OPT_CONTROL, OPT_NO_NET_ENFORCE, OPT_BREAKER, OPT_LOG_DIR,
 	OPT_NO_LOG, OPT_METRICS, OPT_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_FORMAT, OPT_SYSLOG_CHAIN,
-	OPT_SYSLOG_NO_BOM, OPT_DEGRADED,
+	OPT_SYSLOG_NO_BOM, OPT_DEGRADED, OPT_WITHIN,
 };
 
 static const struct option run_opts[] = {
@@ -140,6 +141,7 @@ static const struct option run_opts[] = {
 	{ "syslog-chain-interval", required_argument, NULL, OPT_SYSLOG_CHAIN },
 	{ "syslog-no-bom", no_argument, NULL, OPT_SYSLOG_NO_BOM },
 	{ "degraded", required_argument, NULL, OPT_DEGRADED },
+	{ "within", required_argument, NULL, OPT_WITHIN },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -153,6 +155,8 @@ static const char run_usage[] =
 "      --agents-file FILE     signatures to load instead of rules/agents.conf\n"
 "      --no-default-agents    load no signature file (only --agent ones)\n"
 "      --session-root PID[:NAME]  declare a running process an agent root\n"
+"      --within PID           open sessions only for PID and its descendants (a\n"
+"                             test or a sandbox: agents elsewhere are left alone)\n"
 "  -o, --output FILE          append records to FILE instead of stdout\n"
 "      --format text|json|ocsf  default: text on a terminal, JSON lines otherwise;\n"
 "                             ocsf: OCSF 1.7 events (docs/ocsf.md)\n"
@@ -350,6 +354,13 @@ static int cmd_run(int argc, char **argv)
 			o.syslog_ocsf = !strcmp(optarg, "ocsf");
 			break;
 		case OPT_SYSLOG_NO_BOM: o.syslog_no_bom = true; break;
+		case OPT_WITHIN:
+			if (parse_u64(optarg, &v) || v < 2 || v > UINT32_MAX || kill((pid_t)v, 0)) {
+				fprintf(stderr, "agentwatch: --within takes the pid of a running process\n");
+				return 2;
+			}
+			o.sensor.scope_tgid = (uint32_t)v;
+			break;
 		case OPT_DEGRADED:
 			if (!strcmp(optarg, "keep"))
 				o.degraded = DEGRADED_KEEP;

@@ -491,6 +491,7 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 	cfg.breaker_n = o->breaker_n;
 	cfg.breaker_window_ns = o->breaker_window_ns;
 	cfg.build_id = object_build_id();
+	cfg.scope_tgid = o->scope_tgid;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &cfg, BPF_ANY)) {
 		err = -errno;
 		fprintf(stderr, "agentwatch: failed to write config map: %s\n", strerror(-err));
@@ -799,6 +800,15 @@ size_t sensor__session_set_flag(struct sensor *s, uint64_t id, uint32_t flag)
 		done += sensor__set_session(s, pids[i], &ks) == 0;
 	}
 	return done;
+}
+
+int sensor__scope_add(struct sensor *s, uint32_t tgid)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.scope), &tgid, &one, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 int sensor__quiesce(struct sensor *s)

@@ -26,6 +26,7 @@ struct sensor_opts {
 	bool net_enforce;        /* deny rules refuse with EPERM (else report only) */
 	uint32_t breaker_n;      /* deletions per window that stop a process; 0 = off */
 	uint64_t breaker_window_ns;
+	uint32_t scope_tgid;     /* --within PID; 0 = host-wide */
 };
 
 /* Called for every ring buffer record; return non-zero to stop polling. */
@@ -73,6 +74,8 @@ int sensor__session_losses_each(struct sensor *s, int (*fn)(uint64_t sid, uint64
 				void *ctx);
 /* Set flag (AW_SESS_*) on every process of session id; how many. */
 size_t sensor__session_set_flag(struct sensor *s, uint64_t id, uint32_t flag);
+/* --within: put tgid in the scoped tree (its descendants follow at fork). */
+int sensor__scope_add(struct sensor *s, uint32_t tgid);
 /* Shutting down: from now on the kernel stops no process and applies no
  * fallback, so none is left stopped after the last drain. */
 int sensor__quiesce(struct sensor *s);

@@ -2679,6 +2679,31 @@ def test_session_survives_env_clearing_and_renaming():
               "%s stays in the agent's session: %s" % (mark, short(r, 300)))
         check_lineage(r, p.pid, mark)
 
+
+def test_within_scopes_sessions_to_one_tree():
+    """--within PID: the same agent binary opens a session under PID and
+    not outside it, so a test (or a sandbox) can run with real signatures
+    without touching agents elsewhere on the host."""
+    ws = TMP.make("ws")
+    go = os.path.join(ws, "go")
+    agent = fake_agent("/bin/true scoped-$$; exit 0")
+    holder = PROCS.spawn([BASH, "-c", "while [ ! -e %s ]; do read -t 0.05 x < /dev/zero; done; exec %s"
+                          % (sq(go), sq(agent))], cwd=ws)
+    aw = start_agentwatch([agent_spec(agent)], ["--within", str(holder.pid)])
+    outside = run_agent(agent, cwd=ws)          # not under the holder: no session
+    open(go, "w").close()
+    eq(wait_exit(holder, 10, "the scoped agent"), 0, "the scoped agent ran")
+    aw.wait_for(lambda r: r.get("type") == "exec" and r.get("pid") == holder.pid and
+                r.get("session_start"), "the scoped session")
+    time.sleep(0.3)
+    recs = aw.records(lambda r: r.get("pid") == outside.pid or
+                      "scoped-%d" % outside.pid in (r.get("argv") or []))
+    eq(recs, [], "nothing of the same agent outside the scope")
+    inside = aw.records(is_exec(contains="scoped-%d" % holder.pid))
+    check(inside and inside[0]["session"], "the command inside the scope is in the session")
+    r = run_cmd([AGENTWATCH, "run", "--within", "999999999", "--duration", "1"])
+    eq(r.returncode, 2, "--within a pid that does not exist is refused")
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

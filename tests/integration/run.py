@@ -2704,6 +2704,25 @@ def test_within_scopes_sessions_to_one_tree():
     r = run_cmd([AGENTWATCH, "run", "--within", "999999999", "--duration", "1"])
     eq(r.returncode, 2, "--within a pid that does not exist is refused")
 
+
+def test_dotdot_path_out_of_the_workspace_is_caught():
+    """rm -rf with a path that climbs out of the workspace with .. is judged
+    by where it really points, and killed before it runs."""
+    base = TMP.make("base")
+    ws = os.path.join(base, "ws")
+    sibling = os.path.join(base, "sibling")
+    os.makedirs(os.path.join(ws, "sub"))
+    os.makedirs(sibling)
+    keep = os.path.join(sibling, "keep")
+    open(keep, "w").close()
+    agent = fake_agent("cd sub && /bin/rm -rf ./../../sibling; echo rc=$? > %s/rc" % sq(ws))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(RM_RULE)])
+    run_agent(agent, cwd=ws)
+    eq(open(os.path.join(ws, "rc")).read().strip(), "rc=137", "the rm was killed")
+    check(os.path.exists(keep), "the sibling of the workspace survived")
+    rec = aw.wait_for(lambda r: r.get("type") == "exec" and r.get("verdict") == "kill", "the kill")[0]
+    eq(rec.get("argv"), ["/bin/rm", "-rf", "./../../sibling"], "the argv as the agent wrote it")
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

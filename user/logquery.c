@@ -509,6 +509,24 @@ static void note(struct pnode *p, const char *line)
 	p->notes[p->n_notes++] = strdup(line);
 }
 
+/* The record parsed, if it is an event of session (NULL otherwise): the raw
+ * test rejects most records of a big log before the parse. */
+static struct jdoc *session_event(const char *json, size_t len, const char *session)
+{
+	struct jdoc *d;
+	const struct jnode *r;
+
+	if (!raw_may_have(json, len, "session", session, true))
+		return NULL;
+	d = jsonr__parse(json, len, NULL, 0);
+	r = jsonr__root(d);
+	if (d && (!str_is(r, "session", session) || !is_event(r))) {
+		jsonr__free(d);
+		d = NULL;
+	}
+	return d;
+}
+
 static int tree_one(const char *json, size_t len, void *ctx)
 {
 	struct tree_ctx *c = ctx;
@@ -519,16 +537,10 @@ static int tree_one(const char *json, size_t len, void *ctx)
 	char line[2048];
 	long long pid;
 
-	if (!raw_may_have(json, len, "session", c->session, true))
-		return 0;
-	d = jsonr__parse(json, len, NULL, 0);
-	r = jsonr__root(d);
+	d = session_event(json, len, c->session);
 	if (!d)
 		return 0;
-	if (!str_is(r, "session", c->session) || !is_event(r)) {
-		jsonr__free(d);
-		return 0;
-	}
+	r = jsonr__root(d);
 	c->records++;
 	type = str(r, "type");
 	t = str(r, "time");
@@ -676,16 +688,10 @@ static int tl_one(const char *json, size_t len, void *ctx)
 	char line[2048];
 	struct tl_item *it;
 
-	if (!raw_may_have(json, len, "session", c->session, true))
-		return 0;
-	d = jsonr__parse(json, len, NULL, 0);
-	r = jsonr__root(d);
+	d = session_event(json, len, c->session);
 	if (!d)
 		return 0;
-	if (!str_is(r, "session", c->session) || !is_event(r)) {
-		jsonr__free(d);
-		return 0;
-	}
+	r = jsonr__root(d);
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 256;
 		struct tl_item *nv = realloc(c->v, cap * sizeof(*nv));

@@ -102,20 +102,6 @@ static const char *const placeholders[] = {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static void err_fmt(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void err_fmt(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static char *dupn(const char *p, size_t n)
 {
 	char *s = malloc(n + 1);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "slog.h"
 #include "util.h"
 
@@ -24,42 +25,13 @@
 /* UTF-8                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned int cp;
-	size_t k, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		k = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		k = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		k = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (k > n)
-		return 0;
-	for (i = 1; i < k; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return k;
-}
-
 bool slog__utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 
 	while (i < len) {
-		size_t k = utf8_seq(p + i, len - i);
+		size_t k = utf8_seq_len(p + i, len - i);
 
 		if (!k)
 			return false;
@@ -177,7 +149,7 @@ static void put_value(struct out *o, const char *v)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t k = utf8_seq(p + i, len - i);
+		size_t k = utf8_seq_len(p + i, len - i);
 
 		if (!k || p[i] < 0x20 || p[i] == 0x7f) {
 			put(o, "?", 1);

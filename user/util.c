@@ -139,10 +139,7 @@ uint64_t boot_to_realtime_offset(void)
 	return best;
 }
 
-static void snprintf_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void snprintf_err(char *err, size_t errlen, const char *fmt, ...)
+void err_fmt(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -163,13 +160,13 @@ int check_trusted(const struct stat *st, const char *path, char *err, size_t err
 	if (geteuid() != 0)
 		return 0;   /* a user's own `rules check`: their files, their call */
 	if (st->st_uid != 0) {
-		snprintf_err(err, errlen, "%s: owned by uid %u, not root (refused: whoever owns it "
+		err_fmt(err, errlen, "%s: owned by uid %u, not root (refused: whoever owns it "
 			     "could rewrite the policy; chown root, or install with make install)",
 			     path, (unsigned)st->st_uid);
 		return -EPERM;
 	}
 	if ((st->st_mode & S_IWOTH) || ((st->st_mode & S_IWGRP) && st->st_gid != 0)) {
-		snprintf_err(err, errlen, "%s: writable by %s (refused: chmod go-w)", path,
+		err_fmt(err, errlen, "%s: writable by %s (refused: chmod go-w)", path,
 			     st->st_mode & S_IWOTH ? "everyone" : "a non-root group");
 		return -EPERM;
 	}
@@ -187,18 +184,18 @@ int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
-		snprintf_err(err, errlen, "%s: %s", path, r == -ELOOP ?
+		err_fmt(err, errlen, "%s: %s", path, r == -ELOOP ?
 			"is a symbolic link (refused: rules are opened with O_NOFOLLOW)" : strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		snprintf_err(err, errlen, "%s: %s", path, strerror(-r));
+		err_fmt(err, errlen, "%s: %s", path, strerror(-r));
 		goto cleanup;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		snprintf_err(err, errlen, "%s: not a regular file", path);
+		err_fmt(err, errlen, "%s: not a regular file", path);
 		goto cleanup;
 	}
 	if ((r = check_trusted(&st, path, err, errlen)))
@@ -207,7 +204,7 @@ int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, 
 	buf = malloc(cap + 1);
 	if (!buf) {
 		r = -ENOMEM;
-		snprintf_err(err, errlen, "%s: %s", path, strerror(ENOMEM));
+		err_fmt(err, errlen, "%s: %s", path, strerror(ENOMEM));
 		goto cleanup;
 	}
 	while (used <= cap) {
@@ -217,7 +214,7 @@ int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, 
 			continue;
 		if (n < 0) {
 			r = -errno;
-			snprintf_err(err, errlen, "%s: read failed: %s", path, strerror(errno));
+			err_fmt(err, errlen, "%s: read failed: %s", path, strerror(errno));
 			goto cleanup;
 		}
 		if (n == 0)
@@ -226,7 +223,7 @@ int read_config_file(const char *path, size_t cap, char **out, size_t *out_len, 
 	}
 	if (used > cap) {
 		r = -EFBIG;
-		snprintf_err(err, errlen, "%s: larger than %zu bytes", path, cap);
+		err_fmt(err, errlen, "%s: larger than %zu bytes", path, cap);
 		goto cleanup;
 	}
 	*out = buf;

@@ -20,6 +20,9 @@ int read_file_capped(const char *path, size_t cap, char **buf, size_t *len);
 
 /* A trusted config file: O_NOFOLLOW, regular, at most cap bytes.  0 or
  * -errno (-ELOOP for a symlink, -EFBIG when too large); err gets "PATH: why". */
+/* printf into err[errlen] when err is given (an optional error message). */
+void err_fmt(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /*
  * Policy files (rules, agent signatures) decide what gets killed: when
  * running as root, refuse one that is not owned by root or that a non-root

@@ -333,6 +333,7 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 {
+	struct aw_config *cfg;
 	struct aw_exit_event ev;
 	struct aw_session *sess;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
@@ -341,7 +342,9 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 	 * was decremented before this tracepoint fires. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
-	bpf_map_delete_elem(&scope, &tgid);
+	cfg = get_config();
+	if (cfg && cfg->scope_tgid)
+		bpf_map_delete_elem(&scope, &tgid);  /* only --within fills it */
 	sess = session_of(tgid);
 	if (!sess)
 		return 0;

@@ -351,8 +351,6 @@ static void json_common(struct collector *c, const char *type, const struct aw_e
 	c->cur_pid = h->pid;
 	c->cur_agent = s ? s->agent : NULL;
 	c->cur_session[0] = '\0';
-	if (s)
-		snprintf(c->cur_session, sizeof(c->cur_session), "%016llx", (unsigned long long)s->id);
 	jsonw__key(c->jw, "time");
 	time_str(c, h->ts, ts, sizeof(ts));
 	jsonw__str(c->jw, ts);
@@ -364,8 +362,9 @@ static void json_common(struct collector *c, const char *type, const struct aw_e
 	jsonw__u64(c->jw, ppid);
 	jsonw__key(c->jw, "session");
 	if (s) {
-		snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)s->id);
-		jsonw__str(c->jw, buf);
+		/* kept for the syslog structured data of this record */
+		snprintf(c->cur_session, sizeof(c->cur_session), "%016llx", (unsigned long long)s->id);
+		jsonw__str(c->jw, c->cur_session);
 		jsonw__key(c->jw, "agent");
 		jsonw__str(c->jw, s->agent);
 		jsonw__key(c->jw, "attribution");
@@ -1845,6 +1844,7 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 static void handle_file(struct collector *c, const void *data, size_t size)
 {
 	char p1[2 * AW_PATH_MAX], p2[2 * AW_PATH_MAX], eb[16];
+	const char *own;
 	struct session *s;
 	struct proc *p;
 	struct dfile d;
@@ -1956,10 +1956,11 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	 * log, pins, state or rules: evidence of an agent fighting back, on
 	 * record as such (the hash chain and the off-host head catch what it
 	 * did to the log). */
-	if (s && (own_path(c, p1) || own_path(c, p2))) {
+	own = !s ? NULL : own_path(c, p1) ? p1 : own_path(c, p2) ? p2 : NULL;
+	if (own) {
 		char what[AW_PATH_MAX + 32];
 
-		snprintf(what, sizeof(what), "%s %s", file_op_name(d.ev->op), own_path(c, p1) ? p1 : p2);
+		snprintf(what, sizeof(what), "%s %s", file_op_name(d.ev->op), own);
 		out_tamper(c, &d.ev->hdr, s, p, "file", what, 0, p && p->exe ? path_basename(p->exe) : "",
 			   p && p->exe ? strlen(path_basename(p->exe)) : 0);
 	}

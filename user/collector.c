@@ -1075,10 +1075,16 @@ static void pending_resolve(struct collector *c, struct pending *pd, bool allow,
 			signal_session(c, pd->session_id, SIGCONT, 0);
 		signal_proc(c, pd->pid, pd->start, SIGCONT);
 	} else {
-		char extra[96];
+		char what[RULE_ID_MAX + RULE_MESSAGE_MAX + 32], extra[96];
 
+		/* The rule and its message, as for a kill rule: the agent can
+		 * tell its human what was refused and who refused it. */
+		if (pd->rule[0])
+			snprintf(what, sizeof(what), "blocked by rule %s: %s", pd->rule, pd->message);
+		else
+			snprintf(what, sizeof(what), "blocked");
 		snprintf(extra, sizeof(extra), " (denied by %s)", by);
-		tell_blocked(c, pd->pid, "blocked", NULL, extra);
+		tell_blocked(c, pd->pid, what, NULL, extra);
 		if (frozen)
 			signal_session(c, pd->session_id, SIGKILL, 0);
 		signal_proc(c, pd->pid, pd->start, SIGKILL);

@@ -51,7 +51,7 @@ USER_HDRS := $(wildcard user/*.h) include/agentwatch.h
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps deps-test deps-bench run test unit integration bench clean vmlinux fuzz install
+.PHONY: all deps deps-test deps-bench deps-e2e e2e run test unit integration bench clean vmlinux fuzz install
 
 all: deps agentwatch
 
@@ -126,6 +126,15 @@ test: deps-test agentwatch $(OUTPUT)/unit/unit-tests $(FUZZ_BINS)
 
 integration: deps-test agentwatch
 	$(Q)python3 tests/integration/run.py
+
+# The real agent CLIs (Claude Code, Codex, Gemini CLI) from npm, each driven
+# by a scripted model on loopback.  Kept out of `make test`; skips (and says
+# why) when the npm registry is unreachable and nothing is cached.
+deps-e2e:
+	$(Q)scripts/deps.sh e2e
+
+e2e: deps-e2e agentwatch
+	$(Q)timeout 1800 python3 tests/e2e/run.py
 
 # Benchmark tools linked against the real userspace modules, optimised:
 # mklog writes a big audit log for the query timings, procbench fills the

@@ -3,6 +3,8 @@
 #   scripts/deps.sh build   what `make` needs
 #   scripts/deps.sh test    what `make test` needs as well
 #   scripts/deps.sh bench   what `make bench` needs as well
+#   scripts/deps.sh e2e     what `make e2e` needs as well (the agent CLIs
+#                           themselves come from npm, in tests/e2e/run.py)
 # As root on Debian or Ubuntu, installs what is missing with apt-get.
 # Elsewhere, prints the exact packages and fails.
 set -eu
@@ -12,7 +14,7 @@ what=${1:-build}
 need="clang:clang llc:llvm bpftool:bpftool pkg-config:pkg-config
 /usr/include/bpf/libbpf.h:libbpf-dev /usr/include/libelf.h:libelf-dev
 /usr/include/zlib.h:zlib1g-dev /usr/include/openssl/evp.h:libssl-dev make:make cc:gcc"
-if [ "$what" = test ] || [ "$what" = bench ]; then
+if [ "$what" = test ] || [ "$what" = bench ] || [ "$what" = e2e ]; then
 	# rsyslogd: the syslog export is tested against a real one on loopback
 	need="$need python3:python3 bash:bash /usr/sbin/rsyslogd:rsyslog groff:groff-base"
 	# ASan/UBSan runtime for the unit tests and libFuzzer for `make fuzz`
@@ -26,6 +28,13 @@ if [ "$what" = bench ]; then
 	# execve rule, libbpf-tools' execsnoop (Debian installs it as
 	# /usr/sbin/execsnoop) and bpftrace on sched_process_exec.
 	need="$need auditctl:auditd /usr/sbin/auditd:auditd /usr/sbin/execsnoop:libbpf-tools bpftrace:bpftrace"
+fi
+
+if [ "$what" = e2e ]; then
+	# Node.js and npm install and run the agents; git for the workspaces
+	# and the forced push; tmux for the reviewer's terminal; iproute2 to
+	# bring up loopback in the tests' own network namespace.
+	need="$need node:nodejs npm:npm git:git tmux:tmux ip:iproute2"
 fi
 
 missing=""

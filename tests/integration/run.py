@@ -222,14 +222,16 @@ INSTANCES = []
 
 
 class Agentwatch:
-    def __init__(self, agents=(), extra=(), name=None):
+    def __init__(self, agents=(), extra=(), name=None, default_agents=False):
         self.name = name or unique("aw")
         self.dir = TMP.make("aw")
         self.pin_dir = os.path.join(BPFFS, self.name)
         self.state_dir = os.path.join(self.dir, "state")
         self.out = os.path.join(self.dir, "out.jsonl")
         self.err_path = os.path.join(self.dir, "stderr")
-        self.argv = [AGENTWATCH, "run", "--json", "--no-default-agents"]
+        # Tests declare their own fake agents; the e2e tests use the real
+        # signatures (and scope the sensor with --within).
+        self.argv = [AGENTWATCH, "run", "--json"] + ([] if default_agents else ["--no-default-agents"])
         for a in agents:
             self.argv += ["--agent", a]
         self.control = os.path.join(self.dir, "ctl", "control.sock")

@@ -629,9 +629,12 @@ static void syslog_tick(struct collector *c)
 }
 
 /* Keep the last records for `agentwatch watch` (control command events). */
+/* Record number seq lives in slot seq % RECENT_MAX: the `events` reply
+ * looks it up there. */
 static void recent_push(struct collector *c, const char *d, size_t len)
 {
-	struct recent *r = &c->recent[c->recent_seq % RECENT_MAX];
+	uint64_t seq = c->recent_seq + 1;
+	struct recent *r = &c->recent[seq % RECENT_MAX];
 	char *copy = malloc(len + 1);
 
 	if (!copy)
@@ -640,7 +643,7 @@ static void recent_push(struct collector *c, const char *d, size_t len)
 	copy[len] = '\0';
 	free(r->json);
 	r->json = copy;
-	r->seq = ++c->recent_seq;
+	r->seq = c->recent_seq = seq;
 }
 
 /*

@@ -1838,12 +1838,19 @@ def test_watch_terminal_allows_with_one_key():
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm"
+        # a wide terminal, so event lines are not cut at 80 columns
+        import fcntl
+        import struct
+        import termios
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
         os.execv(AGENTWATCH, [AGENTWATCH, "watch", "--control", aw.control, "--no-color"])
         os._exit(127)
     screen = b""
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and b"test-pause-touch" not in screen:
+        touch_line = re.compile(r"exec +%d +/usr/bin/touch .*pause \[test-pause-touch\]" % pd["pid"])
+        while time.monotonic() < deadline and not (
+                b"test-pause-touch" in screen and touch_line.search(screen.decode("utf-8", "replace"))):
             r, _, _ = select.select([fd], [], [], 0.2)
             if r:
                 try:
@@ -1855,6 +1862,13 @@ def test_watch_terminal_allows_with_one_key():
               "the paused command shows in watch: %r" % text[-1500:])
         check("lineage:" in text and os.path.basename(agent) in text,
               "watch shows the selected command's lineage: %r" % text[-1500:])
+        # The events pane under it lists the session's records: the agent's
+        # own exec and the paused touch, with its verdict.
+        events = text.rsplit("-- events --", 1)[-1]
+        check(re.search(r"exec +%d +.*%s" % (p.pid, re.escape(agent)), events),
+              "the events pane shows the agent's exec: %r" % events[-1500:])
+        check(touch_line.search(events),
+              "the events pane shows the paused touch and its verdict: %r" % events[-1500:])
         os.write(fd, b"a")
         wait_exit(p, 10, "agent")
         check(os.path.exists(target), "one key (a) released the paused command")

@@ -182,9 +182,6 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 
 	if (!sess)
 		return 0;
-	if ((op == AW_FILE_UNLINK || op == AW_FILE_UNLINKAT || op == AW_FILE_RMDIR) &&
-	    breaker_step(id >> 32))
-		flags |= AW_FILE_BREAKER;
 	/* A syscall tracepoint can't stop the syscall that fired it: the
 	 * signal lands on its return, so this first hit completes and nothing
 	 * after it runs until the collector has decided. */
@@ -296,6 +293,16 @@ static __always_inline int file_exit(long ret)
 		       AW_FILE_PATH_TRUNC, AW_FILE_DIR_TRUNC);
 	off = put_path(s->data, off, c.path2, c.dfd2, &ev->path2_len, &ev->dir2_len, &flags,
 		       AW_FILE_PATH2_TRUNC, AW_FILE_DIR2_TRUNC);
+	/* The breaker counts files actually deleted.  A failed unlink
+	 * (ENOENT: "remove it if it is there") and rmdir of an empty
+	 * directory destroy nothing, and real agents do both in bursts at
+	 * start-up: Claude Code's lock directories and stale temp files would
+	 * otherwise trip it.  Counted on the way out, the signal lands at the
+	 * same place: before the next instruction in user space. */
+	if (ret == 0 && (c.op == AW_FILE_UNLINK ||
+			 (c.op == AW_FILE_UNLINKAT && !(c.flags & AW_FILE_AT_REMOVEDIR))) &&
+	    breaker_step(id >> 32))
+		flags |= AW_FILE_BREAKER;
 	ev->flags = flags;
 	aw_barrier_var(off);
 	if (off > AW_FILE_DATA_MAX)

@@ -1666,6 +1666,38 @@ def test_breaker_stops_mass_deletion():
        "the in-workspace trip's record")
 
 
+def test_breaker_counts_only_deleted_files():
+    """Start-up noise of real agents: "remove it if it is there" unlinks that
+    fail with ENOENT, and lock directories made and removed, in bursts and
+    outside the workspace.  Neither destroys anything, so neither trips the
+    breaker; deleting real files still does."""
+    ws = TMP.make("ws")
+    state = TMP.make("state")
+    code = ("import os,sys\nd=sys.argv[1]\n"
+            "for i in range(200):\n"
+            "    try: os.unlink(os.path.join(d, 'stale%d' % i))\n"
+            "    except FileNotFoundError: pass\n"
+            "    os.mkdir(os.path.join(d, 'lock')); os.rmdir(os.path.join(d, 'lock'))\n"
+            "open(os.path.join(d, 'done'), 'w').close()\n")
+    script = os.path.join(ws, "noise.py")
+    with open(script, "w") as f:
+        f.write(code)
+    agent = fake_agent("%s %s %s; echo rc=$? > %s/rc" % (PY, sq(script), sq(state), sq(ws)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(""), "--breaker", "20/2000"])
+    p = PROCS.spawn([agent], cwd=ws)
+    wait_exit(p, 15, "agent")
+    eq(open(os.path.join(ws, "rc")).read().strip(), "rc=0", "the noisy python ran to the end")
+    check(os.path.exists(os.path.join(state, "done")), "the noisy python finished its loop")
+    recs = aw.wait_for(lambda r: r.get("type") == "file" and r.get("op") == "rmdir",
+                       "the rmdir records", count=200)
+    check(not aw.records(lambda r: r.get("breaker") is not None),
+          "no breaker trip: %s" % [short(r, 300) for r in aw.records(lambda r: r.get("breaker"))][:2])
+    eq(aw_cli(aw, "status", "--json").returncode, 0, "status")
+    st = json.loads(aw_cli(aw, "status", "--json").stdout.decode())
+    eq(st["kernel_counters"]["breaker_trips"], 0, "kernel breaker trips")
+    check(len(recs) >= 200, "every rmdir was still recorded")
+
+
 def test_collector_crash_fallback_and_takeover():
     ws = TMP.make("ws")
     first = os.path.join(ws, "allowme-1")

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -67,6 +71,34 @@ out:
 	return err;
 }
 
+/* A stderr that is a socket (Gemini CLI runs its shell with stdout and
+ * stderr on unix sockets) cannot be opened through /proc: take a copy of
+ * the process's own descriptor with pidfd_getfd(2) and send on it without
+ * blocking. */
+static int tell_socket(uint32_t pid, const char *line, size_t len)
+{
+	int pfd, fd, err = 0;
+	ssize_t n;
+
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return -errno;
+	fd = syscall(SYS_pidfd_getfd, pfd, 2, 0);
+	if (fd < 0) {
+		err = -errno;
+		close(pfd);
+		return err;
+	}
+	n = send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != len)
+		err = -EAGAIN;
+	close(fd);
+	close(pfd);
+	return err;
+}
+
 int procsig_tell(const char *proc_root, uint32_t pid, const char *line, size_t len)
 {
 	char path[64];
@@ -75,8 +107,11 @@ int procsig_tell(const char *proc_root, uint32_t pid, const char *line, size_t l
 
 	snprintf(path, sizeof(path), "%s/%u/fd/2", proc_root, pid);
 	fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_APPEND);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == ENXIO && !strcmp(proc_root, "/proc"))
+			return tell_socket(pid, line, len);
 		return -errno;
+	}
 	n = write(fd, line, len);
 	close(fd);
 	if (n < 0)

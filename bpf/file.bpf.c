@@ -172,6 +172,18 @@ static __noinline __u32 protected_rule(__u32 op, int dfd, __u64 uptr)
 	return v->rule_id;
 }
 
+/* `2>/dev/null` opens /dev/null with O_TRUNC, and agents' shells do it
+ * many times per command: it truncates nothing, so it is not reported. */
+static __always_inline bool is_dev_null(__u64 uptr)
+{
+	char b[10];
+
+	if (bpf_probe_read_user(b, sizeof(b), (const void *)uptr))
+		return false;
+	return b[0] == '/' && b[1] == 'd' && b[2] == 'e' && b[3] == 'v' && b[4] == '/' &&
+	       b[5] == 'n' && b[6] == 'u' && b[7] == 'l' && b[8] == 'l' && b[9] == '\0';
+}
+
 static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, __u64 path2,
 				      __u32 flags, __u32 open_flags)
 {
@@ -181,6 +193,8 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 	struct aw_config *cfg;
 
 	if (!sess)
+		return 0;
+	if (op == AW_FILE_OPEN_TRUNC && is_dev_null(path))
 		return 0;
 	/* A syscall tracepoint can't stop the syscall that fired it: the
 	 * signal lands on its return, so this first hit completes and nothing

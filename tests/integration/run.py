@@ -869,6 +869,7 @@ def test_rename_truncate_openat():
         "%s -c %s || exit 5" % (PY, sq("import os; os.truncate('b', 3)")),
         "%s -c %s || exit 6" % (PY, sq("open('c', 'w').close()")),
         "%s -c %s || exit 7" % (PY, sq(dirfd_code)),
+        "echo quiet > /dev/null; echo also 2>/dev/null >/dev/null",
         "exit 0"]))
     aw = start_agentwatch([agent_spec(agent)])
     p = run_agent(agent)
@@ -911,6 +912,10 @@ def test_rename_truncate_openat():
     eq(rd.get("cwd"), s, "dirfd rename cwd")
     eq(rd.get("result"), 0, "dirfd rename result")
     check(os.path.exists(os.path.join(s, "sub", "y")), "sub/y missing after the rename")
+    aw.wait_for(lambda r: r.get("type") == "exit" and r.get("pid") == p.pid, "the agent's exit")
+    # `> /dev/null` truncates nothing: not reported.
+    eq([short(r, 200) for r in aw.records(lambda r: r.get("path") == "/dev/null")], [],
+       "records of /dev/null")
     stop(aw)
 
 

@@ -27,6 +27,8 @@ usage: python3 tests/e2e/run.py [NAME-SUBSTRING]
 env:   AGENTWATCH=path   binary under test (default ./agentwatch)
        AW_E2E_CACHE=dir  where the CLIs are installed
        AW_E2E_AGENTS=claude,codex,gemini   which agents to run
+       AW_E2E_ARTIFACTS=dir  where a run that timed out leaves its output,
+                         the model's requests and agentwatch's records
 Prints `ok NAME` / `FAIL NAME: reason` per test and a closing line
 `N passed, N failed`.
 """
@@ -36,6 +38,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +64,7 @@ PENDING_TIMEOUT = 90.0     # a paused command shows up in `agentwatch pending`
 CACHE = os.path.abspath(os.environ.get("AW_E2E_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "agentwatch-e2e"))
 RULES = os.path.join(REPO, "rules")
+ARTIFACTS = os.environ.get("AW_E2E_ARTIFACTS", "/tmp/agentwatch-e2e-artifacts")
 AGENT_NAMES = [a for a in os.environ.get("AW_E2E_AGENTS", "claude,codex,gemini").split(",") if a]
 
 
@@ -197,9 +201,32 @@ class Run:
                 self.model.stop()
                 return rc
             time.sleep(0.1)
-        raise Fail("%s did not finish within %.0fs; tool calls %d, results %d, its output: %s%s"
+        where = self.keep_artifacts("timeout")
+        raise Fail("%s did not finish within %.0fs; tool calls %d, results %d (kept in %s); its output: %s"
                    % (self.agent, timeout, self.model.tool_calls, len(self.model.tool_results),
-                      self.output()[-1500:], self.aw.dump_hint() if self.aw else ""))
+                      where, self.output()[-1500:]))
+
+    def keep_artifacts(self, why):
+        """What a failed run leaves for a human: the agent's output, every
+        request the model saw, agentwatch's records and a process listing."""
+        d = os.path.join(ARTIFACTS, "%s-%d-%s" % (self.agent, os.getpid(), it.unique(why)))
+        try:
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "agent.out"), "w") as f:
+                f.write(self.output())
+            with open(os.path.join(d, "requests.json"), "w") as f:
+                json.dump({"requests": self.model.requests, "unknown": self.model.unknown,
+                           "tool_results": self.model.tool_results}, f, indent=1, default=str)
+            if self.aw:
+                with open(os.path.join(d, "agentwatch.jsonl"), "w") as f:
+                    for r in self.aw.records():
+                        f.write(json.dumps({k: v for k, v in r.items() if k != "_raw"}) + "\n")
+            with open(os.path.join(d, "ps.txt"), "w") as f:
+                f.write(it.run_cmd(["ps", "-eo", "pid,ppid,pgid,sid,stat,etime,args", "--forest"]).stdout
+                        .decode(errors="replace"))
+        except OSError as e:
+            return "nowhere (%s)" % e
+        return d
 
     def expect_finished(self):
         """The agent exited 0 after the model's final answer."""
@@ -266,8 +293,11 @@ def check_attributed(run, rec):
 
 
 def aw_exec_of(aw, pid):
+    """The first exec record of pid: a `#!/usr/bin/env node` launcher execs
+    twice in the same pid (the script, then node), and the first opened the
+    session."""
     got = aw.records(lambda r: r.get("type") == "exec" and r.get("pid") == pid)
-    return got[-1] if got else None
+    return got[0] if got else None
 
 
 def human_verdict(aw, pid, verdict):
@@ -347,15 +377,22 @@ def scenario_benign(agent):
 
 
 def scenario_destructive(agent):
-    """2. rm -rf of a scratch directory outside the workspace is stopped
+    """2. rm -r of a scratch directory outside the workspace is stopped
     before it runs; the directory is intact; the tool result the model gets
-    carries agentwatch's explanation line."""
+    carries agentwatch's explanation line.  (`rm -r`, not `rm -rf`: Codex
+    refuses "rm -f style commands" itself, on the command's text, and lets
+    `rm -r` through.  agentwatch judges what runs, whatever it is spelled.)"""
     scratch = TMP.make("scratch")
     make_files(scratch, 20)
     aw = watch()
-    run = Run(agent, "rm -rf %s" % scratch, aw=aw).start()
-    p = pending(aw, lambda x: x.get("rule") == "fs-rm-outside-workspace",
-                "the rm -rf outside the workspace")
+    run = Run(agent, "rm -r %s" % scratch, aw=aw).start()
+    try:
+        p = pending(aw, lambda x: x.get("rule") == "fs-rm-outside-workspace",
+                    "the rm -rf outside the workspace")
+    except Fail as e:
+        rms = aw.records(lambda r: r.get("type") == "exec" and scratch in " ".join(r.get("argv") or []))
+        raise Fail("%s; the execs that name the scratch dir: %s; scratch now holds %d files"
+                   % (e, [short(r, 700) for r in rms], len(os.listdir(scratch))))
     eq(sorted(os.listdir(scratch)), ["f%04d" % i for i in range(20)], "scratch while rm is paused")
     r = it.aw_cli(aw, "deny", str(p["id"]))
     eq(r.returncode, 0, "agentwatch deny (%r)" % r.stderr)
@@ -497,8 +534,14 @@ def scenario_watch(agent):
         else:
             raise Fail("the paused push never showed in the watch pane; screen:\n%s" % screen)
         lin = [l for l in screen.splitlines() if "lineage:" in l][0]
-        check(os.path.basename(run.cli.bin) in lin or agent in lin,
-              "the lineage in the pane starts at the agent: %r" % lin)
+        p = pending(aw, lambda x: x.get("rule") == "git-push-force", "the forced push")
+        root = p["lineage"][0]["pid"]
+        check(re.search(r" %s pid %d \[git-push-force\]" % (agent, p["pid"]), screen),
+              "the pane names the agent, the pid and the rule:\n%s" % screen)
+        check(re.search(r"lineage: \S+ %d > .* > git %d" % (root, p["pid"]), lin),
+              "the lineage in the pane runs from the session root %d to the push %d: %r"
+              % (root, p["pid"], lin))
+        eq(aw_exec_of(aw, root).get("session_start"), True, "the pane's first process opened the session")
         info("%s in watch: %s" % (agent, lin.strip()))
         SCREENS[agent] = screen
         r = tmux(sock, "send-keys", "-t", "review", "a")

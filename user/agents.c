@@ -3,6 +3,7 @@
  * Agent signatures: parser, kernel entries and the full userspace matcher.
  * The file grammar is documented in rules/agents.conf and rules/README.md.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -25,11 +26,13 @@
 #define ARGV_TOKENS    64                    /* argv words looked at: options come first */
 #define ENV_NAME_MAX   255
 
-enum sig_kind { SIG_EXE, SIG_PATH, SIG_SCRIPT, SIG_MODULE, SIG_ENV };
+/* SIG_STATE is not a signature: it names a directory that is the agent's
+ * own state (see agentset__own_state), and never opens a session. */
+enum sig_kind { SIG_EXE, SIG_PATH, SIG_SCRIPT, SIG_MODULE, SIG_ENV, SIG_STATE };
 
 static const char *const kind_names[] = {
 	[SIG_EXE] = "exe", [SIG_PATH] = "path", [SIG_SCRIPT] = "script",
-	[SIG_MODULE] = "module", [SIG_ENV] = "env",
+	[SIG_MODULE] = "module", [SIG_ENV] = "env", [SIG_STATE] = "state",
 };
 
 struct sig {
@@ -406,6 +409,29 @@ static int parse_env(struct tok *w, struct sig *g, struct perr *e)
 	return g->pattern && g->value ? 0 : -ENOMEM;
 }
 
+/* state DIR-GLOB: absolute, or under the process's home (`~/`) or an
+ * environment variable's value (`$NAME/`). */
+static int parse_state(struct tok *w, struct sig *g, struct perr *e)
+{
+	int err = check_glob(w[0], e);
+	size_t i;
+
+	if (err)
+		return err;
+	if (w[0].p[0] == '$') {
+		for (i = 1; i < w[0].n && w[0].p[i] != '/'; i++)
+			if (!(isalnum((unsigned char)w[0].p[i]) || w[0].p[i] == '_'))
+				return perr_set(e, w[0].col + i, "a variable name is letters, digits and '_'");
+		if (i == 1)
+			return perr_set(e, w[0].col, "expected a variable name after '$'");
+	} else if (!tok_starts(w[0], "/") && !tok_starts(w[0], "~/")) {
+		return perr_set(e, w[0].col, "a state directory starts with '/', '~/' or '$NAME/'");
+	}
+	if (w[0].p[w[0].n - 1] == '/')
+		return perr_set(e, w[0].col + w[0].n - 1, "no trailing '/' (the directory and all under it)");
+	return set_pattern(g, w[0]);
+}
+
 static const struct {
 	enum sig_kind kind;
 	size_t args;
@@ -417,6 +443,7 @@ static const struct {
 	{ SIG_SCRIPT, 2, "interpreter list and script pattern",        parse_script },
 	{ SIG_MODULE, 2, "interpreter list and module pattern",        parse_module },
 	{ SIG_ENV,    1, "NAME=VALUE",                                 parse_env },
+	{ SIG_STATE,  1, "a directory pattern",                        parse_state },
 };
 
 /* "script node,bun GLOB": the words after the agent, one space apart. */
@@ -451,12 +478,12 @@ static int sig_parse(struct sig *g, struct tok *w, size_t nw, const char *origin
 		return err;
 	if (nw < 2)
 		return perr_set(e, w[0].col + w[0].n + 1,
-				"expected a kind after the agent name (exe, path, script, module or env)");
+				"expected a kind after the agent name (exe, path, script, module, env or state)");
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		if (tok_eq(w[1], kind_names[kinds[k].kind]))
 			break;
 	if (k == sizeof(kinds) / sizeof(kinds[0]))
-		return perr_set(e, w[1].col, "unknown kind '%s' (expected exe, path, script, module or env)",
+		return perr_set(e, w[1].col, "unknown kind '%s' (expected exe, path, script, module, env or state)",
 				shown(w[1], sb, sizeof(sb)));
 	g->kind = kinds[k].kind;
 	if (nw < 2 + kinds[k].args)
@@ -811,6 +838,7 @@ static int kentries_collect(const struct agentset *s, struct kentries *ke)
 				err = kentries_add(ke, g->interp[j], false, i);
 			break;
 		case SIG_ENV:   /* the kernel can't read the environment cheaply */
+		case SIG_STATE: /* not a signature */
 			break;
 		}
 	}
@@ -1325,6 +1353,8 @@ static bool sig_matches(const struct sig *g, const struct probe_ctx *c)
 		return match_module(g, c);
 	case SIG_ENV:
 		return match_env(g, c);
+	case SIG_STATE:
+		return false;
 	}
 	return false;
 }
@@ -1356,4 +1386,72 @@ int agentset__match(const struct agentset *s, const struct agent_probe *p, uint3
 	}
 	free(c);
 	return hit;
+}
+
+/* The value of NAME (n bytes) in a NUL-separated NAME=VALUE block. */
+static const char *env_value(const char *env, size_t len, const char *name, size_t n)
+{
+	size_t i = 0;
+
+	while (env && i < len) {
+		const char *e = env + i;
+		size_t l = strnlen(e, len - i);
+
+		if (l > n && e[n] == '=' && !memcmp(e, name, n))
+			return l == len - i ? NULL : e + n + 1; /* unterminated: not trusted */
+		i += l + 1;
+	}
+	return NULL;
+}
+
+/* A path the kernel would resolve elsewhere than it reads: "." or ".."
+ * components, or an empty one. */
+static bool path_has_dots(const char *p)
+{
+	const char *c = p;
+
+	while ((c = strchr(c, '/'))) {
+		c++;
+		if (!*c || *c == '/' || (c[0] == '.' && (!c[1] || c[1] == '/')) ||
+		    (c[0] == '.' && c[1] == '.' && (!c[2] || c[2] == '/')))
+			return true;
+	}
+	return false;
+}
+
+const char *agentset__own_state(const struct agentset *s, const char *agent, const char *path,
+				const char *env, size_t env_len)
+{
+	char glob[AW_PATH_MAX + 2];
+	size_t i;
+
+	if (!s || !agent || !path || path[0] != '/' || path_has_dots(path))
+		return NULL;
+	for (i = 0; i < s->n; i++) {
+		const struct sig *g = &s->v[i];
+		const char *rest = g->pattern, *base = "";
+		int n;
+
+		if (g->kind != SIG_STATE || strcmp(g->agent, agent))
+			continue;
+		if (rest[0] == '~') {
+			base = env_value(env, env_len, "HOME", 4);
+			rest++;
+		} else if (rest[0] == '$') {
+			const char *slash = strchrnul(rest, '/');
+
+			base = env_value(env, env_len, rest + 1, slash - rest - 1);
+			rest = slash;
+		}
+		/* An unset or relative base names nothing. */
+		if (!base || (rest != g->pattern && base[0] != '/'))
+			continue;
+		/* The directory and everything under it: fnmatch's '*' crosses '/'. */
+		n = snprintf(glob, sizeof(glob), "%s%s/*", base, rest);
+		if (n < 0 || (size_t)n >= sizeof(glob))
+			continue;
+		if (fnmatch(glob, path, 0) == 0)
+			return g->pattern;
+	}
+	return NULL;
 }

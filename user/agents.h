@@ -94,4 +94,15 @@ struct agent_probe {
  */
 int agentset__match(const struct agentset *s, const struct agent_probe *p, uint32_t *sig_id);
 
+/*
+ * Is path inside one of agent's own state directories (its `state` lines:
+ * ~/.codex, /tmp/claude-*...)?  `~/` and `$NAME/` are expanded from env
+ * (the deleting process's NUL-separated environment; an unset variable
+ * names nothing).  path must be absolute, with no "." or ".." component
+ * (such a path is never "inside").  Returns the matching line's pattern, or
+ * NULL.
+ */
+const char *agentset__own_state(const struct agentset *s, const char *agent, const char *path,
+				const char *env, size_t env_len);
+
 #endif /* AW_AGENTS_H */

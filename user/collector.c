@@ -895,6 +895,7 @@ struct outcome {
 	enum plan plan;               /* what act_exec() will do */
 	const struct rule_hit *hit;   /* the rule named on the process's stderr */
 	const char *breaker;          /* the kernel's breaker stopped it: what we did */
+	const char *breaker_state;    /* ... resumed: the agent's state line it deleted in */
 };
 
 static void json_outcome(struct collector *c, const struct outcome *o)
@@ -910,6 +911,10 @@ static void json_outcome(struct collector *c, const struct outcome *o)
 	if (o->breaker) {
 		jsonw__key(c->jw, "breaker");
 		jsonw__str(c->jw, o->breaker);
+		if (o->breaker_state) {
+			jsonw__key(c->jw, "breaker_state");
+			jsonw__str(c->jw, o->breaker_state);
+		}
 	}
 	if (!o->matched || (!o->res.n_hits && !o->gated))
 		return;
@@ -1813,6 +1818,24 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 	if (o->pending_id || o->verdict >= RA_DENY) {
 		o->breaker = "decided by a file rule";
 		return;
+	}
+	/* The agent tidying its own state (`state` lines in agents.conf):
+	 * Codex removes two dozen SQLite journals in ~/.codex within a second
+	 * at exit.  Resume it and re-arm the breaker, so the next burst is
+	 * judged again; never exempt it. */
+	if (s && path[0]) {
+		size_t env_len = 0;
+		char *env = read_environ(c, pid, &env_len);
+		const char *st = agentset__own_state(c->agents, s->agent, path, env, env_len);
+
+		free(env);
+		if (st) {
+			sensor__breaker_set(c->sensor, pid, AW_BREAKER_ARMED);
+			signal_proc(c, pid, start, SIGCONT);
+			o->breaker = "resumed (the agent's own state)";
+			o->breaker_state = st;
+			return;
+		}
 	}
 	pd = pending_hold(c, pid, start, s, RA_PAUSE, NULL, p ? p->argv : NULL, p ? p->argv_len : 0);
 	if (!pd) {

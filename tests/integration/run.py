@@ -1703,6 +1703,47 @@ def test_breaker_counts_only_deleted_files():
     check(len(recs) >= 200, "every rmdir was still recorded")
 
 
+def test_breaker_resumes_agent_state_cleanup():
+    """An agent clearing its own state (a `state` line in agents.conf, like
+    Codex's SQLite journals in ~/.codex at exit) is resumed and the breaker
+    re-armed; the same burst anywhere else outside the workspace is held."""
+    ws = TMP.make("ws")
+    home = TMP.make("home")
+    name = unique()
+    state = os.path.join(home, "." + name)
+    other = TMP.make("other")
+    os.mkdir(state)
+    for i in range(60):
+        open(os.path.join(state, "db%02d.sqlite-wal" % i), "w").close()
+        open(os.path.join(other, "f%02d" % i), "w").close()
+    code = "import os,sys\nd=sys.argv[1]\nfor n in sorted(os.listdir(d)): os.unlink(os.path.join(d,n))\n"
+    script = os.path.join(ws, "wipe.py")
+    with open(script, "w") as f:
+        f.write(code)
+    agent = fake_agent("%s %s %s; echo state=$? > %s/rc; %s %s %s; echo other=$? >> %s/rc" % (
+        PY, sq(script), sq(state), sq(ws), PY, sq(script), sq(other), sq(ws)), name=name)
+    conf = os.path.join(TMP.make("conf"), "agents.conf")
+    with open(conf, "w") as f:
+        f.write("%s exe %s\n%s state ~/.%s\n" % (name, name, name, name))
+    aw = Agentwatch(extra=["--agents-file", conf, "--rules", rules_dir(""), "--breaker", "20/2000"],
+                    default_agents=True).start()
+    p = PROCS.spawn([agent], cwd=ws, env=dict(os.environ, HOME=home))
+    pd = pending_of(aw, lambda x: x.get("rule") == "mass-deletion-breaker", "the breaker outside the state dir")
+    eq(os.listdir(state), [], "the agent's own state was cleared")
+    left = len(os.listdir(other))
+    check(60 - left <= 20, "at most N=20 files lost in the other dir, lost %d" % (60 - left))
+    trips = aw.records(lambda r: r.get("type") == "file" and r.get("breaker") is not None)
+    own = [r for r in trips if r.get("path", "").startswith(state + "/")]
+    check(len(own) >= 2, "the state cleanup tripped the breaker more than once (re-armed, not "
+          "exempted): %s" % [short(r, 200) for r in own])
+    eq({(r.get("breaker"), r.get("breaker_state")) for r in own},
+       {("resumed (the agent's own state)", "~/." + name)}, "what the state trips led to")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    eq(open(os.path.join(ws, "rc")).read().split(), ["state=0", "other=137"], "exit statuses")
+
+
 def test_collector_crash_fallback_and_takeover():
     ws = TMP.make("ws")
     first = os.path.join(ws, "allowme-1")

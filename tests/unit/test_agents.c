@@ -146,9 +146,9 @@ static const struct {
 	int err;
 } bad_files[] = {
 	{ "claude exec claude\n",
-	  "1:8: unknown kind 'exec' (expected exe, path, script, module or env)", -EINVAL },
+	  "1:8: unknown kind 'exec' (expected exe, path, script, module, env or state)", -EINVAL },
 	{ "claude\n",
-	  "1:8: expected a kind after the agent name (exe, path, script, module or env)", -EINVAL },
+	  "1:8: expected a kind after the agent name (exe, path, script, module, env or state)", -EINVAL },
 	{ "# comment\n\nclaude exe\n", "3:12: expected a basename pattern after 'exe'", -EINVAL },
 	{ "claude exe claude # ok\nclaude exe a b\n",
 	  "2:14: unexpected 'b' after a basename pattern (a comment starts with '#')", -EINVAL },
@@ -177,6 +177,11 @@ static const struct {
 	{ "x env FOO\n", "1:10: expected '=' in NAME=VALUE", -EINVAL },
 	{ "x env =1\n", "1:7: expected a variable name before '='", -EINVAL },
 	{ "x env A=[\n", "1:9: unterminated '[' in pattern", -EINVAL },
+	{ "x state .codex\n", "1:9: a state directory starts with '/', '~/' or '$NAME/'", -EINVAL },
+	{ "x state ~/.codex/\n", "1:17: no trailing '/' (the directory and all under it)", -EINVAL },
+	{ "x state $/x\n", "1:9: expected a variable name after '$'", -EINVAL },
+	{ "x state $A-B/x\n", "1:11: a variable name is letters, digits and '_'", -EINVAL },
+	{ "x state /tmp/[x\n", "1:14: unterminated '[' in pattern", -EINVAL },
 	{ "x exe a\x01" "b\n", "1:8: control character 0x01", -EINVAL },
 	{ "x bogus a b c d e\n", "1:17: too many words on the line", -EINVAL },
 };
@@ -792,6 +797,52 @@ void test_agents_comments_only_file(void)
 	ASSERT_EQ_U64(agentset__count(s), 0);
 	ASSERT_EQ_INT(agentset__kernel_entries(s, count_kentry, &n), 0);
 	ASSERT_EQ_INT(n, 0);
+	agentset__free(s);
+	tdir_remove();
+}
+
+/* `state` lines: what counts as the agent's own state directory. */
+void test_agents_own_state(void)
+{
+	static const char env[] = "HOME=/home/u\0CODEX_HOME=/srv/codex\0EMPTY=\0REL=rel/dir\0";
+	struct agentset *s = agentset__new();
+	size_t el = sizeof(env) - 1;
+
+	tdir_make();
+	ASSERT_NOT_NULL(s);
+	static const char text[] = "codex exe codex\n"
+				   "codex state ~/.codex\n"
+				   "codex state $CODEX_HOME\n"
+				   "codex state $REL/x\n"
+				   "codex state $UNSET/x\n"
+				   "claude state /tmp/claude-*\n";
+
+	ASSERT_EQ_INT(load_text(s, text, sizeof(text) - 1), 0);
+	/* a state line never opens a session */
+	EXPECT_AGENT(s, NULL, .exe = "/tmp/claude-0/x", .cwd = "/home/u/.codex");
+	EXPECT_AGENT(s, "codex", .exe = "/usr/bin/codex");
+	ASSERT_EQ_STR(agentset__own_state(s, "codex", "/home/u/.codex/state_5.sqlite-wal", env, el),
+		      "~/.codex");
+	ASSERT_EQ_STR(agentset__own_state(s, "codex", "/home/u/.codex/a/b/c", env, el), "~/.codex");
+	ASSERT_EQ_STR(agentset__own_state(s, "codex", "/srv/codex/logs_2.sqlite-shm", env, el),
+		      "$CODEX_HOME");
+	ASSERT_EQ_STR(agentset__own_state(s, "claude", "/tmp/claude-0/probe/x", env, el), "/tmp/claude-*");
+	/* the directory itself is not "inside" it; its neighbours are not either */
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codex", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codexx/a", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.ssh/id_rsa", env, el));
+	/* dots can't climb out; relative paths never match */
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codex/../.ssh/id_rsa", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codex/./x", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codex//x", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "home/u/.codex/x", env, el));
+	/* another agent's state; no environment; unset, empty or relative vars */
+	ASSERT_NULL(agentset__own_state(s, "claude", "/home/u/.codex/x", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codex/x", NULL, 0));
+	ASSERT_NULL(agentset__own_state(s, "codex", "/x/y", env, el));
+	ASSERT_NULL(agentset__own_state(s, "codex", "rel/dir/x/y", env, el));
+	/* an unterminated last entry is not trusted */
+	ASSERT_NULL(agentset__own_state(s, "codex", "/home/u/.codex/x", "HOME=/home/u", 12));
 	agentset__free(s);
 	tdir_remove();
 }

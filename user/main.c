@@ -180,7 +180,7 @@ static const char run_usage[] =
 "      --control PATH         control socket (default " CONTROL_DEFAULT_PATH ")\n"
 "      --log-dir DIR          durable, hash-chained audit log (default " DEFAULT_LOG_DIR ")\n"
 "      --no-log               no durable log\n"
-"      --breaker N/MS|off     stop a session process at its Nth deletion within MS\n"
+"      --breaker N/MS|off     stop a session process at its Nth file deleted within MS\n"
 "                             milliseconds (default 25/1000)\n"
 "      --degraded keep|freeze|gate  a session whose records were lost (ring buffer\n"
 "                             full): keep going (default), freeze it for a human,\n"

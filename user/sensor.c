@@ -789,6 +789,9 @@ static int open_takeover(struct sensor *s, const struct sensor_opts *o)
 	bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &prev);
 	features__from_off_bits(&s->feat, prev.off, "as the pinned programs were loaded "
 				"by the collector this one took over from");
+	if (!features__on(&s->feat, FEAT_CGROUP2))
+		features__unused(&s->feat, FEAT_CGROUP_SOCK, "not attached: no cgroup v2 "
+				 "hierarchy (see cgroup2)");
 	fprintf(stderr, "agentwatch: taking over the programs pinned in %s\n", s->pin_dir);
 	/* Attached already; the cgroup path is only for status. */
 	if (!pin_path(path, sizeof(path), s->pin_dir, "link_", "handle_connect4") &&

@@ -2901,6 +2901,21 @@ def _links(aw):
         return set()
 
 
+def _xlated_calls(aw, prog, helper):
+    """How many calls to helper the kernel-verified program prog of this
+    instance has (found through its pinned link)."""
+    bpftool = shutil.which("bpftool")
+    if not bpftool:
+        raise Skip("no bpftool to read the verified programs")
+    r = run_cmd([bpftool, "-j", "link", "show", "pinned", os.path.join(aw.pin_dir, "link_" + prog)])
+    eq(r.returncode, 0, "bpftool link show %s (stderr %r)" % (prog, r.stderr[:200]))
+    pid = json.loads(r.stdout.decode())["prog_id"]
+    r = run_cmd([bpftool, "prog", "dump", "xlated", "id", str(pid)])
+    eq(r.returncode, 0, "bpftool prog dump xlated %s" % prog)
+    n = r.stdout.decode().count("call " + helper + "#")
+    return n
+
+
 def _check_reduced(aw, names, effect):
     """stderr, status and the start record all say that `names` are off."""
     err = aw.stderr()
@@ -2965,6 +2980,11 @@ def test_reduced_without_send_signal_acts_late_and_never_claims_a_gate():
     st = _check_reduced(aw, ["send_signal"], "nothing is stopped in the kernel")
     eq(st["coverage"].get("exec_gate"), "late", "status coverage.exec_gate")
     eq(st["coverage"].get("crash_fallback"), False, "no kernel fallback without the helper")
+    # What the verifier accepted has no bpf_send_signal call left in it: the
+    # same object loads on a kernel without the helper.
+    for prog in ("handle_sched_process_exec", "handle_sys_exit_unlink", "handle_sys_enter_unlinkat"):
+        check(_xlated_calls(aw, prog, "bpf_send_signal") == 0,
+              "%s still calls bpf_send_signal" % prog)
     p = PROCS.spawn([agent], cwd=ws)
 
     # the kill rule: killed while running, and the record says late
@@ -3171,6 +3191,8 @@ def test_reduced_without_tp_btf_runs_on_raw_tracepoints():
     st = _check_reduced(aw, ["tp_btf"], "run as raw tracepoints instead")
     eq((st["coverage"].get("exec_hooks"), st["coverage"].get("exec_gate")), ("raw_tp", "kernel"),
        "status coverage: raw tracepoints, and the gate still in the kernel")
+    check(_xlated_calls(aw, "handle_sched_process_exec_raw", "bpf_send_signal") > 0,
+          "the raw exec hook still stops in the kernel")
     links = _links(aw)
     check({"handle_sched_process_exec_raw", "handle_sched_process_fork_raw",
            "handle_sched_process_exit_raw", "handle_signal_generate_raw"} <= links

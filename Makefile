@@ -42,7 +42,7 @@ BPF_HDRS  := $(wildcard bpf/*.bpf.h) include/agentwatch.h
 
 # Userspace modules that need libbpf; everything else in user/ is plain C
 # that the unit tests link directly.
-USER_BPF  := user/main.c user/sensor.c user/collector.c user/doctor.c
+USER_BPF  := user/main.c user/sensor.c user/collector.c user/doctor.c user/probe.c
 USER_SRCS := $(sort $(wildcard user/*.c))
 USER_PURE := $(filter-out $(USER_BPF),$(USER_SRCS))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))

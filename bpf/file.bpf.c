@@ -97,7 +97,9 @@ static __always_inline bool breaker_step(__u32 tgid)
 	if (b->count < cfg->breaker_n || b->state == AW_BREAKER_TRIPPED)
 		return false;
 	b->state = AW_BREAKER_TRIPPED;
-	bpf_send_signal(19 /* SIGSTOP */);
+	/* Without bpf_send_signal the trip is still reported at once (an
+	 * urgent record), and the collector stops the process itself. */
+	aw_signal(19 /* SIGSTOP */);
 	count(AW_CNT_BREAKER_TRIPS);
 	return true;
 }
@@ -210,11 +212,13 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 	if (c.rule_id) {
 
 		count(AW_CNT_PROTECTED_HITS);
-		if (collector_alive()) {
-			bpf_send_signal(19 /* SIGSTOP */);
+		if (!aw_send_signal) {
+			flags |= AW_FILE_PROT_UNSTOPPED; /* the collector acts, late */
+		} else if (collector_alive()) {
+			aw_signal(19 /* SIGSTOP */);
 			flags |= AW_FILE_PROTECTED;
 		} else if (cfg && !cfg->quiesce && cfg->gate_fallback == AW_FALLBACK_KILL) {
-			bpf_send_signal(9 /* SIGKILL */);
+			aw_signal(9 /* SIGKILL */);
 			flags |= AW_FILE_PROTECTED | AW_FILE_PROT_KILLED;
 		}
 	}
@@ -322,7 +326,8 @@ static __always_inline int file_exit(long ret)
 	if (off > AW_FILE_DATA_MAX)
 		return 0;
 	ev->hdr.size = sizeof(*ev) + off;
-	emit_flags(ev, sizeof(*ev) + off, AW_EV_FILE, flags & (AW_FILE_BREAKER | AW_FILE_PROTECTED));
+	emit_flags(ev, sizeof(*ev) + off, AW_EV_FILE,
+		   flags & (AW_FILE_BREAKER | AW_FILE_PROTECTED | AW_FILE_PROT_UNSTOPPED));
 	return 0;
 }
 

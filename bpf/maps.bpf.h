@@ -51,6 +51,24 @@ struct {
 	__type(value, struct aw_config);
 } aw_config SEC(".maps") __weak;
 
+/*
+ * Set by the collector before load, from what the kernel offers (see
+ * user/sensor.c).  Read-only data the verifier knows the value of: with 0,
+ * every bpf_send_signal() below is dead code, never verified, so the same
+ * object loads on a kernel without the helper, and the collector stops
+ * processes itself, late.
+ */
+const volatile __u32 aw_send_signal __weak = 1;
+
+/* Stop or kill the current task in the kernel, if this kernel can. */
+static __always_inline bool aw_signal(__u32 sig)
+{
+	if (!aw_send_signal)
+		return false;
+	bpf_send_signal(sig);
+	return true;
+}
+
 /* Keep clang from re-deriving a value the verifier has already bounded. */
 #define aw_barrier_var(v) asm volatile("" : "+r"(v))
 

@@ -66,18 +66,20 @@ static __always_inline __u32 deny_rule(const struct aw_net_deny *d, __u16 port, 
 	return 0;
 }
 
-/* Note the destination; returns 1 to allow the call, 0 to refuse it with
- * EPERM (what a cgroup sock_addr program returning 0 means). */
-static __always_inline int note(struct bpf_sock_addr *ctx, __u32 op, __u16 family)
+/*
+ * Note a session process's destination for the syscall's exit to report.
+ * hook: called from a cgroup hook, which can refuse it (returns 0 then:
+ * EPERM); from the syscall-entry fallback nothing is refused, and a deny
+ * rule's id is only noted.  Returns 1 to allow.
+ */
+static __always_inline int note_dest(struct aw_session *sess, __u64 id, __u32 op, __u16 family,
+				     __u16 port, const __u8 *addr, __u32 sock_type,
+				     __u32 protocol, bool hook)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct aw_session *sess = session_of(id >> 32);
 	struct aw_net_event ev = {}, *prev;
-	struct aw_config *cfg;
+	struct aw_config *cfg = get_config();
 	__u32 rule = 0;
 
-	if (!sess)
-		return 1;
 	/* A hook with no syscall exit in between (io_uring, or sendmmsg with
 	 * several destinations): report the earlier one now, without result. */
 	prev = bpf_map_lookup_elem(&net_calls, &id);
@@ -94,45 +96,57 @@ static __always_inline int note(struct bpf_sock_addr *ctx, __u32 op, __u16 famil
 	ev.hdr.session_id = sess->id;
 	ev.op = op;
 	ev.family = family;
-	ev.port = bpf_ntohs((__u16)ctx->user_port);
-	ev.sock_type = ctx->type;
-	ev.protocol = ctx->protocol;
-	if (family == AF_INET) {
-		__u32 a = ctx->user_ip4;
-
-		__builtin_memcpy(ev.addr, &a, 4);
-	} else {
-		__u32 a[4];
-
-		a[0] = ctx->user_ip6[0];
-		a[1] = ctx->user_ip6[1];
-		a[2] = ctx->user_ip6[2];
-		a[3] = ctx->user_ip6[3];
-		__builtin_memcpy(ev.addr, a, 16);
-	}
+	ev.port = port;
+	ev.sock_type = sock_type;
+	ev.protocol = protocol;
 	if (family == AF_INET) {
 		struct aw_net_key4 k = { .prefixlen = 32 };
 
-		__builtin_memcpy(k.addr, ev.addr, 4);
+		__builtin_memcpy(ev.addr, addr, 4);
+		__builtin_memcpy(k.addr, addr, 4);
 		rule = deny_rule(bpf_map_lookup_elem(&net_deny4, &k), ev.port, ev.protocol);
 	} else {
 		struct aw_net_key6 k = { .prefixlen = 128 };
 
-		__builtin_memcpy(k.addr, ev.addr, 16);
+		__builtin_memcpy(ev.addr, addr, 16);
+		__builtin_memcpy(k.addr, addr, 16);
 		rule = deny_rule(bpf_map_lookup_elem(&net_deny6, &k), ev.port, ev.protocol);
 	}
 	ev.flags = AW_NET_NO_RESULT; /* cleared when sys_exit fills it in */
-	cfg = get_config();
-	if (rule && cfg && cfg->net_enforce) {
+	ev.rule_id = rule; /* not denied (monitor mode, no hook): what would have been */
+	if (hook && rule && cfg && cfg->net_enforce) {
 		ev.flags |= AW_NET_DENIED;
-		ev.rule_id = rule;
 		count(AW_CNT_NET_DENIED);
-	} else if (rule) {
-		ev.rule_id = rule; /* monitor mode: report what would have been denied */
 	}
-	if (bpf_map_update_elem(&net_calls, &id, &ev, BPF_ANY))
+	if (cfg && (cfg->off & AW_OFF_SYSCALL_TP)) {
+		/* No syscall tracepoints on this kernel: nobody would emit it
+		 * at the exit, so report it now, without a result. */
+		emit_flags(&ev, sizeof(ev), AW_EV_NET, ev.flags & AW_NET_DENIED);
+	} else if (bpf_map_update_elem(&net_calls, &id, &ev, BPF_ANY)) {
 		count(AW_CNT_INFLIGHT_FULL);
+	}
 	return (ev.flags & AW_NET_DENIED) ? 0 : 1;
+}
+
+/* A cgroup hook: the destination as the kernel parsed it. */
+static __always_inline int note(struct bpf_sock_addr *ctx, __u32 op, __u16 family)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aw_session *sess = session_of(id >> 32);
+	__u32 a[4];
+
+	if (!sess)
+		return 1;
+	if (family == AF_INET) {
+		a[0] = ctx->user_ip4;
+	} else {
+		a[0] = ctx->user_ip6[0];
+		a[1] = ctx->user_ip6[1];
+		a[2] = ctx->user_ip6[2];
+		a[3] = ctx->user_ip6[3];
+	}
+	return note_dest(sess, id, op, family, bpf_ntohs((__u16)ctx->user_port), (__u8 *)a,
+			 ctx->type, ctx->protocol, true);
 }
 
 SEC("cgroup/connect4")
@@ -174,11 +188,10 @@ static __always_inline int net_exit(long ret)
 	ev.hdr.start = BPF_CORE_READ(t, group_leader, start_boottime);
 	ev.result = ret;
 	ev.flags &= ~AW_NET_NO_RESULT;
-	if ((ev.flags & AW_NET_DENIED) && collector_alive()) {
-		/* Hold the process at the syscall's return until the collector
-		 * has written the reason on its stderr; it may otherwise exit
-		 * on the error before anyone can tell it why. */
-		bpf_send_signal(19 /* SIGSTOP */);
+	if ((ev.flags & AW_NET_DENIED) && collector_alive() && aw_signal(19 /* SIGSTOP */)) {
+		/* Held at the syscall's return until the collector has written
+		 * the reason on its stderr; it may otherwise exit on the error
+		 * before anyone can tell it why. */
 		ev.flags |= AW_NET_STOPPED;
 	}
 	emit_flags(&ev, sizeof(ev), AW_EV_NET, ev.flags & AW_NET_DENIED);
@@ -196,3 +209,98 @@ NET_EXIT(connect)
 NET_EXIT(sendto)
 NET_EXIT(sendmsg)
 NET_EXIT(sendmmsg)
+
+/*
+ * The fallback where the cgroup hooks are missing (no cgroup v2, or they
+ * would not attach): the destination as the process handed it to connect,
+ * sendto or sendmsg, read at sys_enter; the sys_exit programs above report
+ * it with its result.  The collector loads these only then (autoload).
+ * Records, not enforcement: a tracepoint can't refuse the call, and the
+ * address is read from user memory that another thread could rewrite
+ * before the kernel copies it.  sendmmsg and io_uring are not seen.
+ */
+static __always_inline struct socket *fd_socket(int fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fdarr = BPF_CORE_READ(t, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct file *f = NULL;
+	struct socket *sock;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]);
+	if (!f)
+		return NULL;
+	/* A socket's file has the socket as private_data, and the socket
+	 * points back at its file; any other file does not. */
+	sock = BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != f)
+		return NULL;
+	return sock;
+}
+
+static __always_inline int note_user(struct aw_session *sess, __u64 id, __u32 op, int fd,
+				     __u64 uaddr, __u32 addrlen)
+{
+	struct socket *sock;
+	__u8 sa[24];
+	__u16 family, port;
+	__u32 type;
+
+	if (!uaddr || addrlen < 16)
+		return 0;
+	if (bpf_probe_read_user(sa, 16, (const void *)uaddr))
+		return 0;
+	family = *(__u16 *)sa;
+	if (family != AF_INET && family != AF_INET6)
+		return 0; /* unix, netlink...: the cgroup hooks don't see them either */
+	if (family == AF_INET6 && (addrlen < 24 || bpf_probe_read_user(sa, 24, (const void *)uaddr)))
+		return 0;
+	sock = fd_socket(fd);
+	type = sock ? BPF_CORE_READ(sock, type) : 0;
+	/* The cgroup sendmsg hooks see UDP sends to an address, nothing else. */
+	if (op == AW_NET_SENDMSG && type != 2 /* SOCK_DGRAM */)
+		return 0;
+	port = bpf_ntohs(*(__u16 *)(sa + 2));
+	note_dest(sess, id, op, family, port, family == AF_INET ? sa + 4 : sa + 8, type,
+		  sock ? BPF_CORE_READ(sock, sk, sk_protocol) : 0, false);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_connect")
+int handle_sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aw_session *sess = session_of(id >> 32);
+
+	if (!sess)
+		return 0;
+	return note_user(sess, id, AW_NET_CONNECT, (int)ctx->args[0], ctx->args[1],
+			 (__u32)ctx->args[2]);
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int handle_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aw_session *sess = session_of(id >> 32);
+
+	if (!sess)
+		return 0;
+	return note_user(sess, id, AW_NET_SENDMSG, (int)ctx->args[0], ctx->args[4],
+			 (__u32)ctx->args[5]);
+}
+
+SEC("tp/syscalls/sys_enter_sendmsg")
+int handle_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aw_session *sess = session_of(id >> 32);
+	struct user_msghdr m;
+
+	if (!sess || bpf_probe_read_user(&m, sizeof(m), (const void *)ctx->args[1]))
+		return 0;
+	return note_user(sess, id, AW_NET_SENDMSG, (int)ctx->args[0], (__u64)m.msg_name,
+			 m.msg_namelen);
+}

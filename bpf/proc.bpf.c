@@ -82,8 +82,12 @@ static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid)
 
 	if (cfg->quiesce)
 		return 0;
+	/* No bpf_send_signal: nothing can stop it before it runs.  Say so in
+	 * the record, and wake the collector at once: it acts late. */
+	if (!aw_send_signal)
+		return AW_EXEC_UNGATED;
 	if (hb && *hb && now - *hb < cfg->heartbeat_stale_ns) {
-		bpf_send_signal(19 /* SIGSTOP */);
+		aw_signal(19 /* SIGSTOP */);
 		bpf_map_update_elem(&gated_pending, &tgid, &now, BPF_ANY);
 		count(AW_CNT_GATE_STOPS);
 		return AW_EXEC_GATED;
@@ -91,7 +95,7 @@ static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid)
 	count(AW_CNT_GATE_FALLBACKS);
 	if (cfg->gate_fallback == AW_FALLBACK_ALLOW)
 		return AW_EXEC_FALLBACK_ALLOW;
-	bpf_send_signal(9 /* SIGKILL */);
+	aw_signal(9 /* SIGKILL */);
 	return AW_EXEC_FALLBACK_KILL;
 }
 
@@ -149,9 +153,13 @@ static __always_inline __u32 read_argv(struct task_struct *t, char *dst, __u32 *
 	return len;
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
-	     struct linux_binprm *bprm)
+/*
+ * Each hook has two entry points: tp_btf (the default) and a raw_tp twin
+ * that the collector loads instead on a kernel that refuses tp_btf
+ * programs (set_autoload, user/sensor.c).  The bodies only read through
+ * BPF_CORE_READ, so they are the same for the typed and the raw pointers.
+ */
+static __always_inline int on_proc_exec(struct task_struct *p, struct linux_binprm *bprm)
 {
 	struct aw_config *cfg = get_config();
 	struct aw_session *sess, fresh;
@@ -290,12 +298,25 @@ int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
 	 * confirms it are adopted by a /proc scan, the sooner the better. */
 	emit_flags(ev, sizeof(*ev) + off, AW_EV_EXEC,
 		   ev->flags & (AW_EXEC_SESSION_START | AW_EXEC_CANDIDATE | AW_EXEC_GATED |
-			    AW_EXEC_FALLBACK_KILL | AW_EXEC_FALLBACK_ALLOW));
+			    AW_EXEC_FALLBACK_KILL | AW_EXEC_FALLBACK_ALLOW | AW_EXEC_UNGATED));
 	return 0;
 }
 
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return on_proc_exec(p, bprm);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(handle_sched_process_exec_raw, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return on_proc_exec(p, bprm);
+}
+
+static __always_inline int on_proc_fork(struct task_struct *parent, struct task_struct *child)
 {
 	struct aw_config *cfg;
 	struct aw_fork_event ev;
@@ -330,8 +351,19 @@ int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return on_proc_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(handle_sched_process_fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return on_proc_fork(parent, child);
+}
+
+static __always_inline int on_proc_exit(struct task_struct *p)
 {
 	struct aw_config *cfg;
 	struct aw_exit_event ev;
@@ -361,4 +393,16 @@ int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
 	emit(&ev, sizeof(ev), AW_EV_EXIT);
 	bpf_map_delete_elem(&sessions, &tgid);
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit, struct task_struct *p)
+{
+	return on_proc_exit(p);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(handle_sched_process_exit_raw, struct task_struct *p)
+{
+	return on_proc_exit(p);
 }

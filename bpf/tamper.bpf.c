@@ -29,9 +29,7 @@ static __always_inline void tamper(struct aw_session *sess, __u32 kind, __u32 ar
 }
 
 /* The sender's context: current is whoever sends the signal. */
-SEC("tp_btf/signal_generate")
-int BPF_PROG(handle_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
-	     int group, int result)
+static __always_inline int on_signal(int sig, struct task_struct *task)
 {
 	struct aw_config *cfg = get_config();
 	struct aw_session *sess;
@@ -46,6 +44,21 @@ int BPF_PROG(handle_signal_generate, int sig, struct kernel_siginfo *info, struc
 	if (sess)
 		tamper(sess, AW_TAMPER_SIGNAL, sig, target);
 	return 0;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(handle_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	return on_signal(sig, task);
+}
+
+/* Loaded instead of the above where tp_btf programs are refused. */
+SEC("raw_tp/signal_generate")
+int BPF_PROG(handle_signal_generate_raw, int sig, struct kernel_siginfo *info,
+	     struct task_struct *task, int group, int result)
+{
+	return on_signal(sig, task);
 }
 
 SEC("tp/syscalls/sys_enter_ptrace")

@@ -103,6 +103,9 @@ _Static_assert(sizeof(struct aw_event_hdr) == 40, "aw_event_hdr size");
 #define AW_EXEC_GATED         (1u << 7) /* stopped (SIGSTOP) in the kernel for a verdict */
 #define AW_EXEC_FALLBACK_KILL (1u << 8) /* gated, collector stale: killed in the kernel */
 #define AW_EXEC_FALLBACK_ALLOW (1u << 9) /* gated, collector stale: let run */
+#define AW_EXEC_UNGATED       (1u << 10) /* a gated binary the kernel could not stop
+					  * (no bpf_send_signal): it is running, and
+					  * the collector can only act late */
 
 /*
  * Exec event.  data[] holds, in order: argv (argv_len bytes, NUL-separated),
@@ -244,6 +247,9 @@ enum aw_file_op {
 					  * breaker: the process was SIGSTOPped */
 #define AW_FILE_PROTECTED    (1u << 6) /* a protected path: stopped at its first hit */
 #define AW_FILE_PROT_KILLED  (1u << 7) /* ...killed instead: no collector to ask */
+#define AW_FILE_PROT_UNSTOPPED (1u << 8) /* a protected path the kernel could not stop
+					  * at (no bpf_send_signal): the collector
+					  * acts late */
 
 /*
  * File event.  data[] holds path, dir, path2, dir2 (each *_len bytes with
@@ -324,8 +330,20 @@ struct aw_config {
 			       * nobody to resume it */
 	__u32 scope_tgid;     /* --within PID: sessions open only among PID and its
 			       * descendants (the `scope` map); 0 = host-wide */
+	__u32 off;            /* AW_OFF_*: what the loaded programs run without, so a
+			       * collector that takes them over knows what they do */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct aw_config) == 56, "aw_config size");
+_Static_assert(sizeof(struct aw_config) == 64, "aw_config size");
+
+/* Optional kernel features a reduced sensor runs without (aw_config.off). */
+#define AW_OFF_TP_BTF      (1u << 0) /* exec/fork/exit/signal on raw tracepoints */
+#define AW_OFF_SEND_SIGNAL (1u << 1) /* nothing stopped in the kernel */
+#define AW_OFF_SYSCALL_TP  (1u << 2) /* no syscall tracepoints: the cgroup hooks
+				      * report at once, without a result */
+#define AW_OFF_CGROUP2     (1u << 3) /* no cgroup v2 hierarchy to attach at */
+#define AW_OFF_CGROUP_SOCK (1u << 4) /* no cgroup connect/sendmsg hooks */
+#define AW_OFF_SIGNAL_TP   (1u << 5) /* no signal_generate hook */
 
 /* Mass-deletion breaker state per process (`breaker` map, key tgid). */
 struct aw_breaker {

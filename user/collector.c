@@ -881,7 +881,7 @@ static void json_hits(struct collector *c, const struct match_result *r)
 	}
 }
 
-enum plan { PLAN_NONE, PLAN_CONT, PLAN_HOLD, PLAN_FREEZE, PLAN_KILL };
+enum plan { PLAN_NONE, PLAN_CONT, PLAN_HOLD, PLAN_FREEZE, PLAN_KILL, PLAN_LATE_HOLD };
 
 /* What happened to one event because of the rules, for its record. */
 struct outcome {
@@ -896,10 +896,31 @@ struct outcome {
 	const struct rule_hit *hit;   /* the rule named on the process's stderr */
 	const char *breaker;          /* the kernel's breaker stopped it: what we did */
 	const char *breaker_state;    /* ... resumed: the agent's state line it deleted in */
+	const char *reduced;          /* a missing kernel feature limited what was done */
+	bool act_first;               /* act, then record what it achieved (late, reduced) */
 };
+
+/*
+ * Reduced mode (user/featureset.h): what could not be done, on the record
+ * it concerns, so no record claims more than happened.
+ */
+#define REDUCED_EXEC_LATE "no in-kernel exec gate (send_signal off): the command was " \
+	"already running when the collector acted"
+#define REDUCED_EXEC_GONE "no in-kernel exec gate (send_signal off): the command had " \
+	"exited before the collector could act"
+#define REDUCED_FILE_LATE "no in-kernel stop (send_signal off): the process ran on until " \
+	"the collector acted"
+#define REDUCED_FILE_GONE "no in-kernel stop (send_signal off): the process had exited " \
+	"before the collector could act"
+#define REDUCED_NET_DENY "no cgroup connect hooks (cgroup2 or cgroup_sock off): a deny " \
+	"rule is reported, not enforced"
 
 static void json_outcome(struct collector *c, const struct outcome *o)
 {
+	if (o->reduced) {
+		jsonw__key(c->jw, "reduced");
+		jsonw__str(c->jw, o->reduced);
+	}
 	if (o->gated || o->fallback) {
 		jsonw__key(c->jw, "gated");
 		jsonw__bool(c->jw, true);
@@ -954,6 +975,8 @@ static void text_outcome(struct collector *c, const struct outcome *o)
 	if (o->breaker)
 		fprintf(c->out, " %s[breaker tripped: %s]%s", col(c, C_YELLOW), o->breaker,
 			col(c, C_RESET));
+	if (o->reduced)
+		fprintf(c->out, " %s[reduced: %s]%s", col(c, C_YELLOW), o->reduced, col(c, C_RESET));
 	if (!o->matched || !o->res.n_hits)
 		return;
 	h = deciding_hit(&o->res, o->res.would);
@@ -1232,10 +1255,18 @@ static void plan_exec(struct collector *c, const struct dexec *d, const struct s
 	if (o->gated)
 		c->vc.gated++;
 	if (!o->gated) {
+		/* The kernel could not stop it (reduced mode): act, then say
+		 * what that achieved; pause and freeze stop it late. */
+		o->act_first = d->ev->flags & AW_EXEC_UNGATED;
+		if (o->act_first && act >= RA_PAUSE)
+			o->reduced = REDUCED_EXEC_LATE;
 		/* Not stopped: only a kill can still help, and only late. */
 		if (act >= RA_DENY && act != RA_FREEZE) {
 			o->late = true;
 			o->plan = PLAN_KILL;
+		} else if (o->act_first && (act == RA_PAUSE || act == RA_FREEZE)) {
+			o->late = true;
+			o->plan = PLAN_LATE_HOLD;
 		}
 		return;
 	}
@@ -1253,11 +1284,52 @@ static void plan_exec(struct collector *c, const struct dexec *d, const struct s
 	o->plan = act >= RA_DENY ? PLAN_KILL : PLAN_CONT;
 }
 
-static void act_exec(struct collector *c, const struct dexec *d, const struct session *s,
-		     const struct outcome *o)
+/* An act_first exec the collector was too late for: nothing was done. */
+static void too_late(struct outcome *o)
+{
+	o->verdict = RA_NONE;
+	o->late = false;
+	o->pending_id = 0;
+	o->reduced = REDUCED_EXEC_GONE;
+}
+
+/* Reduced mode: the kernel did not stop it, so stop it now and hold it for
+ * a human the way the gate would have.  Gone already: say so. */
+static void late_hold(struct collector *c, const struct dexec *d, const struct session *s,
+		      struct outcome *o)
 {
 	uint32_t pid = d->ev->hdr.pid;
 	uint64_t start = norm_start(c, d->ev->hdr.start);
+	struct pending *pd;
+
+	if (signal_proc(c, pid, start, SIGSTOP)) {
+		too_late(o);
+		return;
+	}
+	pd = pending_hold(c, pid, start, s, o->verdict, o->hit, d->argv.s, d->argv.len);
+	if (!pd) {
+		/* No room to wait for a human: the rule's default decides. */
+		o->verdict = o->hit && o->hit->pause_default == RA_NONE ? RA_NONE : RA_KILL;
+		if (o->verdict == RA_NONE) {
+			signal_proc(c, pid, start, SIGCONT);
+			return;
+		}
+		tell_blocked(c, pid, "killed", o->hit, NULL);
+		signal_proc(c, pid, start, SIGKILL);
+		c->vc.late_kills++;
+		return;
+	}
+	o->pending_id = pd->id;
+	if (o->verdict == RA_FREEZE && s)
+		signal_session(c, s->id, SIGSTOP, pid);
+}
+
+static void act_exec(struct collector *c, const struct dexec *d, const struct session *s,
+		     struct outcome *o)
+{
+	uint32_t pid = d->ev->hdr.pid;
+	uint64_t start = norm_start(c, d->ev->hdr.start);
+	int err;
 
 	switch (o->plan) {
 	case PLAN_NONE:
@@ -1283,13 +1355,20 @@ static void act_exec(struct collector *c, const struct dexec *d, const struct se
 			}
 		}
 		return;
+	case PLAN_LATE_HOLD:
+		late_hold(c, d, s, o);
+		return;
 	case PLAN_KILL:
 		if (o->gated)
 			sensor__gate_done(c->sensor, pid);
 		tell_blocked(c, pid, o->late ? "killed" : "blocked", o->hit, NULL);
 		if (o->verdict == RA_KILL_SESSION && s)
 			signal_session(c, s->id, SIGKILL, pid);
-		signal_proc(c, pid, start, SIGKILL);
+		err = signal_proc(c, pid, start, SIGKILL);
+		if (o->act_first && err) {
+			too_late(o);
+			return;
+		}
 		if (o->late)
 			c->vc.late_kills++;
 		else
@@ -1437,7 +1516,9 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 	 * carried out.  An allowed process resumes first: nothing about the
 	 * record needs it stopped, and the gate's cost to it is the time to
 	 * the SIGCONT. */
-	if (o.plan == PLAN_CONT) {
+	if (o.plan == PLAN_CONT || o.act_first) {
+		/* Reduced mode acts first too: the record then says what the
+		 * late action achieved, not what it meant to do. */
 		act_exec(c, &d, s, &o);
 		out_exec(c, &d, s, p, &o);
 	} else {
@@ -1686,6 +1767,11 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 		if (ev->flags & AW_NET_STOPPED)
 			signal_proc(c, ev->hdr.pid, ev->hdr.start ? norm_start(c, ev->hdr.start) : 0,
 				    SIGCONT);
+	} else if (o.matched && o.verdict == RA_DENY && !sensor__network_attached(c->sensor)) {
+		/* No cgroup hook saw this call (reduced mode): nothing refused
+		 * it, and the record must not say it was denied. */
+		o.verdict = RA_NONE;
+		o.reduced = REDUCED_NET_DENY;
 	} else if (o.matched && o.verdict >= RA_KILL && o.verdict != RA_FREEZE) {
 		/* Rules the kernel can't decide alone (agent, lineage): kill late. */
 		const struct rule_hit *h = deciding_hit(&o.res, o.verdict);
@@ -1764,13 +1850,24 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
 	const struct rule_hit *h = deciding_hit(&o->res, act);
 	struct pending *pd;
 
+	bool unstopped = d->ev->flags & AW_FILE_PROT_UNSTOPPED ||
+			 !features__on(sensor__features(c->sensor), FEAT_SEND_SIGNAL);
+
 	o->verdict = act;
 	if (act < RA_PAUSE)
 		return;
 	o->late = true;
+	if (unstopped)
+		o->reduced = REDUCED_FILE_LATE;
 	if (act == RA_PAUSE || act == RA_FREEZE) {
-		if (signal_proc(c, pid, start, SIGSTOP))
+		if (signal_proc(c, pid, start, SIGSTOP)) {
+			if (unstopped) {
+				o->verdict = RA_NONE;
+				o->late = false;
+				o->reduced = REDUCED_FILE_GONE;
+			}
 			return;
+		}
 		pd = pending_hold(c, pid, start, s, act, h, p ? p->argv : NULL, p ? p->argv_len : 0);
 		if (!pd) {
 			signal_proc(c, pid, start, SIGKILL);
@@ -1785,7 +1882,12 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
 	tell_blocked(c, pid, "killed", h, NULL);
 	if (act == RA_KILL_SESSION && s)
 		signal_session(c, s->id, SIGKILL, 0);
-	signal_proc(c, pid, start, SIGKILL);
+	if (signal_proc(c, pid, start, SIGKILL) && unstopped) {
+		o->verdict = RA_NONE;
+		o->late = false;
+		o->reduced = REDUCED_FILE_GONE;
+		return;
+	}
 	c->vc.killed++;
 }
 
@@ -1836,6 +1938,16 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 			o->breaker_state = st;
 			return;
 		}
+	}
+	/* Reduced mode: the kernel counted the trip but could not stop the
+	 * process; the collector does, late. */
+	if (!features__on(sensor__features(c->sensor), FEAT_SEND_SIGNAL)) {
+		if (signal_proc(c, pid, start, SIGSTOP)) {
+			o->breaker = "too late: the process had exited";
+			o->reduced = REDUCED_FILE_GONE;
+			return;
+		}
+		o->reduced = REDUCED_FILE_LATE;
 	}
 	pd = pending_hold(c, pid, start, s, RA_PAUSE, NULL, p ? p->argv : NULL, p ? p->argv_len : 0);
 	if (!pd) {
@@ -3018,6 +3130,26 @@ static void resume_after_gap(struct collector *c)
 /* ---- status ------------------------------------------------------------- */
 
 
+/* What this sensor does with the kernel it got (user/featureset.h). */
+static void coverage_of(const struct collector *c, struct coverage *cv)
+{
+	struct coverage_opts co = {
+		.no_network = c->o->sensor.no_network,
+		.enforcing = c->rules && !c->o->monitor,
+		.breaker = c->o->sensor.breaker_n > 0,
+	};
+
+	features__coverage(sensor__features(c->sensor), &co, cv);
+}
+
+static void json_features(struct collector *c, struct jsonw *w)
+{
+	struct coverage cv;
+
+	coverage_of(c, &cv);
+	features__json(sensor__features(c->sensor), &cv, w);
+}
+
 /* p50/p99/max of the allowed gated execs' stop-to-resume time. */
 static void json_gate_latency(struct collector *c, struct jsonw *w)
 {
@@ -3073,9 +3205,15 @@ static void collector_record(struct collector *c, bool start)
 	h.ts = now_ns(CLOCK_BOOTTIME);
 	h.pid = h.tid = getpid();
 	if (c->text) {
+		char red[256];
+
 		text_head(c, &h, NULL, start ? "start" : "stop", C_DIM);
-		fprintf(c->out, "agentwatch %s %s\n", AGENTWATCH_VERSION,
+		fprintf(c->out, "agentwatch %s %s", AGENTWATCH_VERSION,
 			start ? (c->o->monitor ? "monitor mode" : "enforce mode") : "stopped");
+		if (start && features__reduced(sensor__features(c->sensor), red, sizeof(red)))
+			fprintf(c->out, " %s(reduced: %s off)%s", col(c, C_YELLOW), red,
+				col(c, C_RESET));
+		fputc('\n', c->out);
 	}
 	json_common(c, "collector", &h, NULL, getppid());
 	jsonw__key(c->jw, "event");
@@ -3095,6 +3233,9 @@ static void collector_record(struct collector *c, bool start)
 		jsonw__bool(c->jw, sensor__network_attached(c->sensor));
 		jsonw__key(c->jw, "fallback");
 		jsonw__str(c->jw, c->o->sensor.gate_fallback == AW_FALLBACK_ALLOW ? "allow" : "kill");
+		/* What the kernel gave this run: a reviewer of the log sees a
+		 * reduced sensor's limits where its records begin. */
+		json_features(c, c->jw);
 		if (c->log) {
 			struct auditlog_stats ls;
 
@@ -3144,8 +3285,13 @@ static void degrade(struct collector *c, struct session *s)
 	case DEGRADED_KEEP:
 		return;
 	case DEGRADED_GATE:
-		sensor__session_set_flag(c->sensor, s->id, AW_SESS_GATE_ALL);
-		return;
+		/* Gating every exec needs the kernel to stop them; a reduced
+		 * sensor freezes the session instead (said at start). */
+		if (features__on(sensor__features(c->sensor), FEAT_SEND_SIGNAL)) {
+			sensor__session_set_flag(c->sensor, s->id, AW_SESS_GATE_ALL);
+			return;
+		}
+		/* fall through */
 	case DEGRADED_FREEZE:
 		root = proctable__lookup(c->pt, s->root_pid, s->root_start);
 		pd = pending_hold(c, s->root_pid, s->root_start, s, RA_FREEZE, NULL,
@@ -3316,6 +3462,16 @@ static int metrics_render(void *ctx, struct prom_buf *b)
 		prom__family(b, "agentwatch_info", PROM_GAUGE, "The running collector.");
 		prom__sample(b, "agentwatch_info", l, 1);
 	}
+	prom__family(b, "agentwatch_feature", PROM_GAUGE,
+		     "Kernel features the sensor runs with (1) or without (0: reduced mode).");
+	for (i = 0; i < FEAT_MAX; i++) {
+		const struct feature_info *fi = feature__info(i);
+		const char *l[] = { "feature", fi->name, NULL };
+
+		if (!fi->unused)
+			prom__sample(b, "agentwatch_feature", l,
+				     features__on(sensor__features(c->sensor), i));
+	}
 	prom__family(b, "agentwatch_records_total", PROM_COUNTER, "Records written, by type.");
 	for (i = 0; i < N_REC_TYPES; i++) {
 		const char *l[] = { "type", rec_types[i], NULL };
@@ -3424,6 +3580,7 @@ static void write_status(struct collector *c, bool final)
 	jsonw__bool(w, sensor__network_attached(c->sensor));
 	jsonw__key(w, "cgroup2");
 	jsonw__str(w, sensor__cgroup_path(c->sensor));
+	json_features(c, w);
 	json_counters(c, w, kc);
 	jsonw__key(w, "mode");
 	jsonw__str(w, c->o->monitor ? "monitor" : "enforce");
@@ -3690,11 +3847,21 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	fprintf(stderr, "agentwatch: watching (%zu agent signatures, %zu rules, %s mode%s%s); "
-		"Ctrl-C to stop\n", agentset__count(c->agents),
-		c->rules ? ruleset__count(c->rules) : 0, o->monitor ? "monitor" : "enforce",
-		o->sensor.all_execs ? ", all execs" : "",
-		sensor__network_attached(c->sensor) ? "" : ", no network hooks");
+	{
+		char red[256];
+
+		if (o->degraded == DEGRADED_GATE &&
+		    !features__on(sensor__features(c->sensor), FEAT_SEND_SIGNAL))
+			fprintf(stderr, "agentwatch: --degraded gate needs the kernel to stop execs "
+				"(send_signal): a degraded session is frozen instead\n");
+		fprintf(stderr, "agentwatch: watching (%zu agent signatures, %zu rules, %s mode%s%s%s%s); "
+			"Ctrl-C to stop\n", agentset__count(c->agents),
+			c->rules ? ruleset__count(c->rules) : 0, o->monitor ? "monitor" : "enforce",
+			o->sensor.all_execs ? ", all execs" : "",
+			sensor__network_attached(c->sensor) ? "" : ", no network hooks",
+			features__reduced(sensor__features(c->sensor), red, sizeof(red)) ?
+				", reduced: " : "", red);
+	}
 	if (o->duration_s > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)o->duration_s * 1000000000ull;
 	write_status(c, false);

@@ -22,6 +22,7 @@
 
 #include "doctor.h"
 #include "json.h"
+#include "probe.h"
 #include "rules.h"
 #include "sensor.h"
 #include "util.h"
@@ -95,6 +96,8 @@ static unsigned long long cap_eff(void)
 	return v;
 }
 
+static void check_feature(struct report *r, enum feature f, const char *check, const char *ok);
+
 static void check_privileges(struct report *r)
 {
 	static const struct { int cap; const char *name, *why; } caps[] = {
@@ -135,89 +138,63 @@ static void check_kernel(struct report *r)
 		say(r, OK, "kernel", "%s %s", u.release, u.machine);
 	else
 		say(r, FAIL, "kernel", "%s: the sensor needs bpf_loop (5.17 or later)", u.release);
-	if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
-		say(r, OK, "BTF", "/sys/kernel/btf/vmlinux");
-	else
-		say(r, FAIL, "BTF", "no /sys/kernel/btf/vmlinux: the CO-RE programs need a kernel "
-		    "built with CONFIG_DEBUG_INFO_BTF=y");
-}
-
-static void probe_prog(struct report *r, enum bpf_prog_type t, const char *check,
-		       enum level if_missing, const char *ok, const char *missing)
-{
-	int p = libbpf_probe_bpf_prog_type(t, NULL);
-
-	if (p == 1)
-		say(r, OK, check, "%s", ok);
-	else
-		say(r, if_missing, check, "%s%s", missing, p < 0 ? " (probe needs CAP_BPF)" : "");
+	check_feature(r, FEAT_BTF, "BTF", "/sys/kernel/btf/vmlinux");
 }
 
 /*
- * The exec hook itself: load a trivial tp_btf program for
- * sched_process_exec.  (libbpf's generic probe for BPF_PROG_TYPE_TRACING
- * tries fentry, which some kernels refuse while tp_btf works.)
+ * One optional or required feature through the shared probe (user/probe.c)
+ * and the shared words (user/featureset.c): doctor and `run` say the same
+ * thing about a reduced kernel.
  */
-static int probe_tp_btf(void)
+static void check_feature(struct report *r, enum feature f, const char *check, const char *ok)
 {
-	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, o, .expected_attach_type = BPF_TRACE_RAW_TP);
-	int id = libbpf_find_vmlinux_btf_id("sched_process_exec", BPF_TRACE_RAW_TP), fd;
+	const struct feature_info *fi = feature__info(f);
+	char why[FEATURE_REASON_MAX];
 
-	if (id < 0)
-		return id;
-	o.attach_btf_id = id;
-	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "aw_probe", "GPL", insns, 2, &o);
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
+	if (probe_feature(f, why, sizeof(why)) == 0)
+		say(r, OK, check, "%s", ok);
+	else if (fi->required)
+		say(r, FAIL, check, "%s: agentwatch needs %s; without it %s", why, fi->needs,
+		    fi->without);
+	else
+		say(r, WARN, check, "%s: agentwatch run starts reduced: %s", why, fi->without);
 }
 
 static void check_bpf(struct report *r)
 {
-	int rb = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
-	int loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, NULL);
-	int sig = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_send_signal, NULL);
-	char lsm[256] = "";
-	FILE *f;
+	char why[FEATURE_REASON_MAX];
+	bool loop, sig;
 
-	if (rb == 1)
-		say(r, OK, "ring buffer", "BPF_MAP_TYPE_RINGBUF");
-	else
-		say(r, FAIL, "ring buffer", "no BPF ring buffer (5.8+): the sensor cannot report");
-	if (probe_tp_btf() == 0)
-		say(r, OK, "tp_btf programs", "exec, fork and exit hooks");
-	else
-		say(r, FAIL, "tp_btf programs", "a tp_btf program on sched_process_exec does not load: "
-		    "exec, fork and exit can't be followed");
-	probe_prog(r, BPF_PROG_TYPE_TRACEPOINT, "syscall tracepoints", WARN,
-		   "file syscalls (unlink, rename, truncate...)",
-		   "no tracepoint programs: no file records, no breaker, no protected paths");
-	probe_prog(r, BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup socket hooks", WARN,
-		   "connect/sendmsg records and deny rules",
-		   "no cgroup sock_addr programs: no network records or denials");
-	if (loop == 1 && sig == 1)
+	check_feature(r, FEAT_RINGBUF, "ring buffer", "BPF_MAP_TYPE_RINGBUF");
+	check_feature(r, FEAT_TP_BTF, "tp_btf programs", "exec, fork and exit hooks");
+	check_feature(r, FEAT_SYSCALL_TP, "syscall tracepoints",
+		      "file syscalls (unlink, rename, truncate...), connect/send results");
+	check_feature(r, FEAT_CGROUP_SOCK, "cgroup socket hooks",
+		      "connect/sendmsg records and deny rules");
+	check_feature(r, FEAT_SIGNAL_TP, "signal tracepoint", "signals to the collector are reported");
+	/* The two helpers in one line, as before: bpf_loop is required,
+	 * bpf_send_signal only makes the sensor reduced. */
+	loop = probe_feature(FEAT_BPF_LOOP, why, sizeof(why)) == 0;
+	if (!loop)
+		say(r, FAIL, "helpers", "%s: agentwatch needs %s; without it %s", why,
+		    feature__info(FEAT_BPF_LOOP)->needs, feature__info(FEAT_BPF_LOOP)->without);
+	sig = probe_feature(FEAT_SEND_SIGNAL, why, sizeof(why)) == 0;
+	if (!sig)
+		say(r, WARN, loop ? "helpers" : "bpf_send_signal", "%s: agentwatch run starts "
+		    "reduced: %s", why, feature__info(FEAT_SEND_SIGNAL)->without);
+	if (loop && sig)
 		say(r, OK, "helpers", "bpf_loop, bpf_send_signal");
+	/* Optional and unused: LSM programs would let deny rules block a
+	 * syscall outright; agentwatch does not need them, nor fentry. */
+	if (probe_feature(FEAT_LSM, why, sizeof(why)) == 0)
+		say(r, OK, "BPF LSM", "available (not used: %s)", feature__info(FEAT_LSM)->without);
 	else
-		say(r, FAIL, "helpers", "%s%s: paths can't be walked or processes stopped in the kernel",
-		    loop == 1 ? "" : "no bpf_loop ", sig == 1 ? "" : "no bpf_send_signal");
-	/* Optional: LSM programs would let deny rules block a syscall outright
-	 * instead of stopping the process; agentwatch does not require them. */
-	f = fopen("/sys/kernel/security/lsm", "re");
-	if (f) {
-		if (!fgets(lsm, sizeof(lsm), f))
-			lsm[0] = '\0';
-		fclose(f);
-	}
-	if (strstr(lsm, "bpf"))
-		say(r, OK, "BPF LSM", "available (optional; not needed)");
+		say(r, OK, "BPF LSM", "%s (optional): enforcement stops processes at exec "
+		    "and denies connects in cgroup hooks instead", why);
+	if (probe_feature(FEAT_FENTRY, why, sizeof(why)) == 0)
+		say(r, OK, "fentry", "available (not used: every hook is a tracepoint)");
 	else
-		say(r, OK, "BPF LSM", "not enabled (optional): enforcement stops processes at exec "
-		    "and denies connects in cgroup hooks instead");
+		say(r, OK, "fentry", "%s (not used: every hook is a tracepoint)", why);
 }
 
 static void check_mounts(struct report *r)
@@ -233,11 +210,15 @@ static void check_mounts(struct report *r)
 		say(r, OK, "tracefs", "%s", where);
 	else
 		say(r, OK, "tracefs", "not mounted: agentwatch run mounts it at /sys/kernel/tracing");
-	if (mounted("cgroup2", where, sizeof(where)))
+	if (probe__disabled(FEAT_CGROUP2))
+		check_feature(r, FEAT_CGROUP2, "cgroup v2", "");
+	else if (mounted("cgroup2", where, sizeof(where)))
 		say(r, OK, "cgroup v2", "%s (network hooks attach to its root)", where);
-	else
+	else if (probe_feature(FEAT_CGROUP2, where, sizeof(where)) == 0)
 		say(r, OK, "cgroup v2", "not mounted (cgroup v1 only): agentwatch run mounts a private "
 		    "cgroup2 hierarchy for the network hooks");
+	else
+		check_feature(r, FEAT_CGROUP2, "cgroup v2", "");
 }
 
 static void check_limits(struct report *r)

@@ -22,6 +22,7 @@
 #include "json.h"
 #include "jsonr.h"
 #include "logquery.h"
+#include "probe.h"
 #include "procscan.h"
 #include "rules.h"
 #include "watch.h"
@@ -206,6 +207,22 @@ static int add_opt(const char **arr, size_t *n, const char *v, const char *what)
 	}
 	arr[(*n)++] = v;
 	return 0;
+}
+
+/*
+ * AGENTWATCH_TEST_DISABLE=name,...: behave as on a kernel without those
+ * features (user/probe.h).  For the tests of reduced mode, and for an
+ * operator who needs to see what agentwatch does on a kernel they don't
+ * have.  Not in --help: it is not a way to configure the sensor.
+ */
+static int disable_from_env(void)
+{
+	char err[256];
+
+	if (probe__init_from_env(err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "agentwatch: AGENTWATCH_TEST_DISABLE: %s\n", err);
+	return -1;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -413,6 +430,8 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "agentwatch: run needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)\n");
 		return 1;
 	}
+	if (disable_from_env())
+		return 2;
 	err = collector_run(&o, default_agents_file());
 	return err ? 1 : 0;
 }
@@ -1155,6 +1174,8 @@ static int cmd_doctor(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
+	if (disable_from_env())
+		return 2;
 	return doctor_run(&o);
 }
 

@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "agentwatch.skel.h"
+#include "probe.h"
 #include "sensor.h"
 #include "util.h"
 
@@ -50,14 +51,38 @@ struct sensor {
 	uint32_t *orphans;     /* processes a predecessor left stopped by the gate */
 	size_t n_orphans;
 	size_t pins_failed;
+	struct features feat;  /* what this kernel gave us (reduced mode) */
 };
 
+/*
+ * What to load and attach, from the features: each optional group of
+ * programs goes in only if the kernel can take it.
+ */
+struct plan {
+	bool tp_btf;           /* else the raw_tp twins */
+	bool send_signal;      /* rodata aw_send_signal */
+	bool syscall_tp;       /* file programs, net exits, ptrace/bpf tamper */
+	bool net_hooks;        /* cgroup connect/sendmsg */
+	bool net_tp;           /* ... or their syscall-entry fallback */
+	bool signal_tp;        /* tamper: signal_generate */
+};
+
+/* How many times a load or attach may be retried with less. */
+#define MAX_ATTEMPTS 4
+
 static bool verbose_libbpf;
+
+static int size_maps(struct agentwatch_bpf *skel, const struct sensor_opts *o);
+static void detach_all(struct sensor *s);
 
 /* libbpf's own messages: debug only with -v; warnings always. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG && !verbose_libbpf)
+		return 0;
+	/* A verifier log is hundreds of lines: only with -v.  The warning
+	 * that names the program and the error is printed apart from it. */
+	if (!verbose_libbpf && strstr(fmt, "PROG LOAD LOG"))
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -124,6 +149,8 @@ static int open_cgroup2(struct sensor *s)
 	const char *own = "/run/agentwatch/cgroup2";
 	int err;
 
+	if (probe__disabled(FEAT_CGROUP2))
+		return PROBE_DISABLED; /* as if none were mounted nor mountable */
 	err = sensor_find_cgroup2(s->cg_path, sizeof(s->cg_path));
 	if (err == -ENOENT) {
 		/* No v2 hierarchy mounted (pure v1): mount one of our own.  Every
@@ -148,16 +175,104 @@ static int rb_trampoline(void *ctx, void *data, size_t size)
 	return s->fn(s->fn_ctx, data, size);
 }
 
-static void set_net_autoload(struct agentwatch_bpf *skel, bool on)
+/* The programs, by what they need from the kernel. */
+enum group {
+	G_CORE,        /* tp_btf exec, fork, exit */
+	G_CORE_RAW,    /* their raw_tp twins */
+	G_SIGNAL,      /* tp_btf signal_generate (tamper) */
+	G_SIGNAL_RAW,
+	G_SYSCALL,     /* file syscalls, ptrace/bpf tamper */
+	G_NET_EXIT,    /* connect/send exits: report what a hook noted */
+	G_NET_TP,      /* connect/send entries: the fallback for the hooks */
+	G_NET_HOOK,    /* cgroup connect/sendmsg */
+};
+
+static enum group group_of(const struct bpf_program *prog)
 {
-	bpf_program__set_autoload(skel->progs.handle_connect4, on);
-	bpf_program__set_autoload(skel->progs.handle_connect6, on);
-	bpf_program__set_autoload(skel->progs.handle_sendmsg4, on);
-	bpf_program__set_autoload(skel->progs.handle_sendmsg6, on);
-	bpf_program__set_autoload(skel->progs.handle_sys_exit_connect, on);
-	bpf_program__set_autoload(skel->progs.handle_sys_exit_sendto, on);
-	bpf_program__set_autoload(skel->progs.handle_sys_exit_sendmsg, on);
-	bpf_program__set_autoload(skel->progs.handle_sys_exit_sendmmsg, on);
+	const char *sec = bpf_program__section_name(prog);
+	bool raw = !strncmp(sec, "raw_tp/", 7);
+	size_t i;
+	static const char *const net_exit[] = {
+		"tp/syscalls/sys_exit_connect", "tp/syscalls/sys_exit_sendto",
+		"tp/syscalls/sys_exit_sendmsg", "tp/syscalls/sys_exit_sendmmsg",
+	};
+	static const char *const net_tp[] = {
+		"tp/syscalls/sys_enter_connect", "tp/syscalls/sys_enter_sendto",
+		"tp/syscalls/sys_enter_sendmsg",
+	};
+
+	if (!strncmp(sec, "cgroup/", 7))
+		return G_NET_HOOK;
+	for (i = 0; i < sizeof(net_exit) / sizeof(net_exit[0]); i++)
+		if (!strcmp(sec, net_exit[i]))
+			return G_NET_EXIT;
+	for (i = 0; i < sizeof(net_tp) / sizeof(net_tp[0]); i++)
+		if (!strcmp(sec, net_tp[i]))
+			return G_NET_TP;
+	if (!strncmp(sec, "tp/syscalls/", 12))
+		return G_SYSCALL;
+	if (strstr(sec, "/signal_generate"))
+		return raw ? G_SIGNAL_RAW : G_SIGNAL;
+	return raw ? G_CORE_RAW : G_CORE;
+}
+
+static bool group_wanted(enum group g, const struct plan *p)
+{
+	switch (g) {
+	case G_CORE: return p->tp_btf;
+	case G_CORE_RAW: return !p->tp_btf;
+	case G_SIGNAL: return p->signal_tp && p->tp_btf;
+	case G_SIGNAL_RAW: return p->signal_tp && !p->tp_btf;
+	case G_SYSCALL: return p->syscall_tp;
+	case G_NET_EXIT: return p->syscall_tp && (p->net_hooks || p->net_tp);
+	case G_NET_TP: return p->net_tp;
+	case G_NET_HOOK: return p->net_hooks;
+	}
+	return false;
+}
+
+static void plan_from(const struct sensor *s, const struct sensor_opts *o, struct plan *p)
+{
+	const struct features *f = &s->feat;
+
+	p->tp_btf = features__on(f, FEAT_TP_BTF);
+	p->send_signal = features__on(f, FEAT_SEND_SIGNAL);
+	p->syscall_tp = features__on(f, FEAT_SYSCALL_TP);
+	p->signal_tp = features__on(f, FEAT_SIGNAL_TP);
+	p->net_hooks = !o->no_network && features__on(f, FEAT_CGROUP2) &&
+		       features__on(f, FEAT_CGROUP_SOCK);
+	p->net_tp = !o->no_network && !p->net_hooks && p->syscall_tp;
+}
+
+/* Open, set from the plan what only a load can fix (autoload, rodata). */
+static int open_skel(struct sensor *s, const struct sensor_opts *o, const struct plan *p)
+{
+	struct bpf_program *prog;
+	int err;
+
+	s->skel = agentwatch_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		fprintf(stderr, "agentwatch: failed to open BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	if ((err = size_maps(s->skel, o))) {
+		fprintf(stderr, "agentwatch: failed to size BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(prog, s->skel->obj)
+		bpf_program__set_autoload(prog, group_wanted(group_of(prog), p));
+	s->skel->rodata->aw_send_signal = p->send_signal;
+	return 0;
+}
+
+/* Back to nothing loaded, for another attempt with less. */
+static void close_skel(struct sensor *s)
+{
+	detach_all(s);
+	agentwatch_bpf__destroy(s->skel);
+	s->skel = NULL;
+	s->net_attached = false;
 }
 
 static int size_maps(struct agentwatch_bpf *skel, const struct sensor_opts *o)
@@ -180,29 +295,116 @@ static int size_maps(struct agentwatch_bpf *skel, const struct sensor_opts *o)
 	return 0;
 }
 
-static int attach_network(struct sensor *s)
+/*
+ * The cgroup hooks, at the cgroup-v2 root.  If they can't be attached, the
+ * network is reported from syscall tracepoints instead; that needs
+ * programs this load left out, so the caller loads again (-EAGAIN).
+ */
+static int attach_network(struct sensor *s, const struct plan *p)
 {
 	struct bpf_program *progs[4] = {
 		s->skel->progs.handle_connect4, s->skel->progs.handle_connect6,
 		s->skel->progs.handle_sendmsg4, s->skel->progs.handle_sendmsg6,
 	};
-	int err, i;
+	int err = 0, i;
 
-	if ((err = open_cgroup2(s))) {
-		fprintf(stderr, "agentwatch: no cgroup v2 hierarchy, network events disabled: %s\n",
-			strerror(-err));
+	for (i = 0; i < 4 && !err; i++) {
+		if (probe__disabled(FEAT_CGROUP_SOCK)) {
+			err = PROBE_DISABLED; /* as a kernel that refuses the attach */
+			break;
+		}
+		s->cg_links[i] = bpf_program__attach_cgroup(progs[i], s->cg_fd);
+		if (!s->cg_links[i])
+			err = -errno;
+	}
+	if (!err) {
+		s->net_attached = true;
 		return 0;
 	}
-	for (i = 0; i < 4; i++) {
-		s->cg_links[i] = bpf_program__attach_cgroup(progs[i], s->cg_fd);
-		if (!s->cg_links[i]) {
-			err = -errno;
-			fprintf(stderr, "agentwatch: failed to attach %s to %s: %s\n",
-				bpf_program__name(progs[i]), s->cg_path, strerror(-err));
+	for (int j = 0; j < 4; j++) {
+		bpf_link__destroy(s->cg_links[j]);
+		s->cg_links[j] = NULL;
+	}
+	if (err == PROBE_DISABLED)
+		features__off(&s->feat, FEAT_CGROUP_SOCK, "disabled by AGENTWATCH_TEST_DISABLE");
+	else
+		features__off(&s->feat, FEAT_CGROUP_SOCK, "attaching %s to %s failed: %s",
+			      bpf_program__name(progs[i - 1]), s->cg_path, strerror(-err));
+	return p->syscall_tp ? -EAGAIN : 0;
+}
+
+static bool syscall_group(enum group g)
+{
+	return g == G_SYSCALL || g == G_NET_EXIT || g == G_NET_TP;
+}
+
+/* Every syscall tracepoint link goes: the group is off. */
+static void drop_syscall_links(struct sensor *s)
+{
+	const struct bpf_object_skeleton *sk = s->skel->skeleton;
+
+	for (int i = 0; i < sk->prog_cnt; i++)
+		if (syscall_group(group_of(*sk->progs[i].prog)) && *sk->progs[i].link) {
+			bpf_link__destroy(*sk->progs[i].link);
+			*sk->progs[i].link = NULL;
+		}
+}
+
+/*
+ * Attach every loaded program but the cgroup hooks.  Exec, fork and exit
+ * are required.  The signal hook is optional.  A syscall tracepoint that
+ * does not exist (ENOENT: arm64 has no rename or unlink, only the *at
+ * forms) watches a syscall this kernel does not have, so nothing is lost;
+ * any other failure turns the syscall group off.
+ */
+static int attach_progs(struct sensor *s)
+{
+	const struct bpf_object_skeleton *sk = s->skel->skeleton;
+	char missing[512] = "";
+	size_t nm = 0;
+	int i, err;
+
+	for (i = 0; i < sk->prog_cnt; i++) {
+		struct bpf_program *prog = *sk->progs[i].prog;
+		enum group g = group_of(prog);
+		bool sig = g == G_SIGNAL || g == G_SIGNAL_RAW;
+		struct bpf_link *link = NULL;
+
+		if (!bpf_program__autoload(prog) || g == G_NET_HOOK)
+			continue;
+		if (syscall_group(g) && !features__on(&s->feat, FEAT_SYSCALL_TP))
+			continue;
+		err = sig && probe__disabled(FEAT_SIGNAL_TP) ? PROBE_DISABLED : 0;
+		if (!err) {
+			link = bpf_program__attach(prog);
+			err = link ? 0 : -errno;
+		}
+		if (!err) {
+			*sk->progs[i].link = link;
+			continue;
+		}
+		if (g == G_CORE || g == G_CORE_RAW) {
+			fprintf(stderr, "agentwatch: failed to attach %s: %s\n",
+				bpf_program__name(prog), strerror(-err));
 			return err;
 		}
+		if (sig && err == PROBE_DISABLED)
+			features__off(&s->feat, FEAT_SIGNAL_TP, "disabled by AGENTWATCH_TEST_DISABLE");
+		else if (sig)
+			features__off(&s->feat, FEAT_SIGNAL_TP, "attaching %s failed: %s",
+				      bpf_program__name(prog), strerror(-err));
+		else if (err == -ENOENT && nm + 64 < sizeof(missing))
+			nm += snprintf(missing + nm, sizeof(missing) - nm, "%s%s", nm ? ", " : "",
+				       bpf_program__section_name(prog) + strlen("tp/syscalls/"));
+		else if (err != -ENOENT) {
+			features__off(&s->feat, FEAT_SYSCALL_TP, "attaching %s failed: %s",
+				      bpf_program__name(prog), strerror(-err));
+			drop_syscall_links(s);
+		}
 	}
-	s->net_attached = true;
+	if (nm)
+		fprintf(stderr, "agentwatch: no tracepoint for %s on this kernel (no such syscall "
+			"here): nothing to watch there\n", missing);
 	return 0;
 }
 
@@ -225,9 +427,20 @@ static uint64_t object_build_id(void)
 	return h | 1; /* never 0: 0 is "no config written" */
 }
 
+/* bpffs refuses names with a '.' (".rodata" is a map's name): '_' instead. */
 static int pin_path(char *buf, size_t len, const char *dir, const char *prefix, const char *name)
 {
-	return snprintf(buf, len, "%s/%s%s", dir, prefix, name) >= (int)len ? -ENAMETOOLONG : 0;
+	int n = snprintf(buf, len, "%s/%s", dir, prefix), m;
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	m = snprintf(buf + n, len - n, "%s", name);
+	if (m < 0 || (size_t)m >= len - n)
+		return -ENAMETOOLONG;
+	for (char *c = buf + n; *c; c++)
+		if (*c == '.')
+			*c = '_';
+	return 0;
 }
 
 /* Remove every pin in dir, then dir; what they held goes with its last
@@ -420,8 +633,8 @@ static int prepare_pins(struct sensor *s, const char *dir)
 	}
 	collect_orphans(s, dir);
 	if (have && have == object_build_id()) {
-		s->takeover = true;
-		return reuse_pinned_maps(s);
+		s->takeover = true;  /* the caller reuses the maps once it has opened */
+		return 0;
 	}
 	if (access(dir, F_OK) == 0) {
 		fprintf(stderr, "agentwatch: removing stale pins in %s%s\n", dir,
@@ -430,58 +643,76 @@ static int prepare_pins(struct sensor *s, const char *dir)
 	}
 	if (mkdir_p(dir, 0700) && errno != EEXIST)
 		return -errno;
+	s->pinned = true; /* ours from here: a failed start removes the dir again */
 	return 0;
 }
 
-int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
-		 struct sensor **out)
+/*
+ * AGENTWATCH_TEST_DISABLE: a load that needs a disabled feature fails, as
+ * it would on a kernel without it, so the tests of reduced mode go through
+ * the same failure, probes and second load.
+ */
+static int load_skel(struct sensor *s, const struct plan *p)
+{
+	if (probe__disabled(FEAT_RINGBUF) || probe__disabled(FEAT_BTF) ||
+	    probe__disabled(FEAT_BPF_LOOP) || (p->tp_btf && probe__disabled(FEAT_TP_BTF)) ||
+	    (p->send_signal && probe__disabled(FEAT_SEND_SIGNAL))) {
+		fprintf(stderr, "agentwatch: failed to load BPF programs: %s (%s)\n",
+			strerror(EINVAL), probe__disabled_env());
+		return -EINVAL;
+	}
+	return agentwatch_bpf__load(s->skel);
+}
+
+/*
+ * The load failed.  Probe what this kernel lacks (only now: a kernel with
+ * everything never pays for the probes).  A missing required feature ends
+ * it, with the kernel requirement named.  A missing optional one is left
+ * out and the caller loads again (-EAGAIN).  If nothing is missing, the
+ * load error stands.
+ */
+static int explain_load_failure(struct sensor *s, const struct plan *p, int err, bool verbose)
+{
+	static const enum feature required[] = { FEAT_RINGBUF, FEAT_BTF, FEAT_BPF_LOOP };
+	const struct { enum feature f; bool planned; } optional[] = {
+		{ FEAT_TP_BTF, p->tp_btf }, { FEAT_SEND_SIGNAL, p->send_signal },
+		{ FEAT_SIGNAL_TP, p->signal_tp }, { FEAT_CGROUP_SOCK, p->net_hooks },
+	};
+	char why[FEATURE_REASON_MAX];
+	bool fatal = false, less = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		const struct feature_info *fi = feature__info(required[i]);
+
+		if (!probe_feature(required[i], why, sizeof(why)))
+			continue;
+		features__off(&s->feat, required[i], "%s", why);
+		fprintf(stderr, "agentwatch: cannot run on this kernel: it needs %s [%s]; "
+			"without it %s\n", fi->needs, why, fi->without);
+		fatal = true;
+	}
+	if (fatal)
+		return -EOPNOTSUPP;
+	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+		if (!optional[i].planned || !probe_feature(optional[i].f, why, sizeof(why)))
+			continue;
+		features__off(&s->feat, optional[i].f, "%s", why);
+		less = true;
+	}
+	if (!less) {
+		fprintf(stderr, "agentwatch: failed to load BPF programs: %s%s\n", strerror(-err),
+			verbose ? "" : " (run with -v for the verifier log)");
+		return err;
+	}
+	fprintf(stderr, "agentwatch: loading again without what this kernel lacks\n");
+	return -EAGAIN;
+}
+
+static int write_config(struct sensor *s, const struct sensor_opts *o)
 {
 	struct aw_config cfg = {0};
-	struct sensor *s;
 	__u32 zero = 0;
-	int err;
-
-	*out = NULL;
-	verbose_libbpf = o->verbose;
-	libbpf_set_print(libbpf_print);
-
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->cg_fd = -1;
-
-	if ((err = mount_tracefs()))
-		fprintf(stderr, "agentwatch: could not mount tracefs (%s); file and network "
-			"syscall tracepoints may fail to attach\n", strerror(-err));
-
-	s->skel = agentwatch_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		fprintf(stderr, "agentwatch: failed to open BPF object: %s\n", strerror(-err));
-		goto cleanup;
-	}
-	if ((err = size_maps(s->skel, o))) {
-		fprintf(stderr, "agentwatch: failed to size BPF maps: %s\n", strerror(-err));
-		goto cleanup;
-	}
-	set_net_autoload(s->skel, !o->no_network);
-	if ((err = prepare_pins(s, o->pin_dir))) {
-		fprintf(stderr, "agentwatch: failed to set up pins in %s: %s\n", o->pin_dir,
-			strerror(-err));
-		goto cleanup;
-	}
-	if (s->takeover) {
-		__u32 zero = 0;
-
-		bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &s->prev_heartbeat);
-		fprintf(stderr, "agentwatch: taking over the programs pinned in %s\n", s->pin_dir);
-	}
-
-	if ((err = agentwatch_bpf__load(s->skel))) {
-		fprintf(stderr, "agentwatch: failed to load BPF programs: %s%s\n", strerror(-err),
-			o->verbose ? "" : " (run with -v for the verifier log)");
-		goto cleanup;
-	}
 
 	cfg.all_execs = o->all_execs;
 	cfg.collector_tgid = getpid();
@@ -492,10 +723,165 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 	cfg.breaker_window_ns = o->breaker_window_ns;
 	cfg.build_id = object_build_id();
 	cfg.scope_tgid = o->scope_tgid;
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &cfg, BPF_ANY)) {
-		err = -errno;
-		fprintf(stderr, "agentwatch: failed to write config map: %s\n", strerror(-err));
+	cfg.off = features__off_bits(&s->feat);
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Say once what this sensor runs without, and what that costs. */
+static void report_reduced(const struct sensor *s)
+{
+	for (int i = 0; i < FEAT_MAX; i++) {
+		const struct feature_info *fi = feature__info(i);
+
+		if (s->feat.state[i] != FEAT_OFF || fi->required)
+			continue;
+		fprintf(stderr, "agentwatch: reduced mode: %s off (%s): %s\n", fi->name,
+			s->feat.reason[i], fi->without);
+	}
+}
+
+/* Checks that cost no load: made before the first one. */
+static void precheck(struct sensor *s, const struct sensor_opts *o)
+{
+	char why[FEATURE_REASON_MAX];
+	int err;
+
+	if (probe_feature(FEAT_SYSCALL_TP, why, sizeof(why)))
+		features__off(&s->feat, FEAT_SYSCALL_TP, "%s", why);
+	if (o->no_network) {
+		features__unused(&s->feat, FEAT_CGROUP2, "turned off by --no-network");
+		features__unused(&s->feat, FEAT_CGROUP_SOCK, "turned off by --no-network");
+		return;
+	}
+	if ((err = open_cgroup2(s))) {
+		if (err == PROBE_DISABLED)
+			features__off(&s->feat, FEAT_CGROUP2, "disabled by AGENTWATCH_TEST_DISABLE");
+		else
+			features__off(&s->feat, FEAT_CGROUP2, "no cgroup v2 hierarchy, and mounting "
+				      "one failed: %s", strerror(-err));
+		features__unused(&s->feat, FEAT_CGROUP_SOCK, "not attached: no cgroup v2 "
+				 "hierarchy (see cgroup2)");
+	}
+}
+
+/*
+ * Reattach to a predecessor's pinned programs: nothing is loaded or
+ * attached, and what they run without is what the predecessor wrote in
+ * the config map.
+ */
+static int open_takeover(struct sensor *s, const struct sensor_opts *o)
+{
+	struct aw_config prev = {0};
+	struct plan p = {0};
+	char path[PATH_MAX];
+	__u32 zero = 0;
+	int err;
+
+	if ((err = open_skel(s, o, &p)) || (err = reuse_pinned_maps(s)))
+		return err;
+	if ((err = agentwatch_bpf__load(s->skel))) {
+		fprintf(stderr, "agentwatch: failed to reuse the pinned maps: %s\n", strerror(-err));
+		return err;
+	}
+	bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &s->prev_heartbeat);
+	bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.aw_config), &zero, &prev);
+	features__from_off_bits(&s->feat, prev.off, "as the pinned programs were loaded "
+				"by the collector this one took over from");
+	if (!features__on(&s->feat, FEAT_CGROUP2))
+		features__unused(&s->feat, FEAT_CGROUP_SOCK, "not attached: no cgroup v2 "
+				 "hierarchy (see cgroup2)");
+	fprintf(stderr, "agentwatch: taking over the programs pinned in %s\n", s->pin_dir);
+	/* Attached already; the cgroup path is only for status. */
+	if (!pin_path(path, sizeof(path), s->pin_dir, "link_", "handle_connect4") &&
+	    access(path, F_OK) == 0 && sensor_find_cgroup2(s->cg_path, sizeof(s->cg_path)) == 0)
+		s->net_attached = true;
+	if (o->no_network) {
+		features__unused(&s->feat, FEAT_CGROUP2, "turned off by --no-network");
+		features__unused(&s->feat, FEAT_CGROUP_SOCK, "turned off by --no-network");
+	}
+	return 0;
+}
+
+/*
+ * Load and attach the best set of programs this kernel takes: everything
+ * first; after a failure, what the probes say it lacks is left out and we
+ * try again.  Nothing can be stopped by a discarded attempt: the sessions
+ * and gated_binaries maps are empty until sensor__open() returns.
+ */
+static int load_and_attach(struct sensor *s, const struct sensor_opts *o)
+{
+	struct plan p;
+	int err = 0, attempt;
+
+	for (attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		if (s->skel)
+			close_skel(s);
+		plan_from(s, o, &p);
+		if ((err = open_skel(s, o, &p)))
+			return err;
+		if ((err = load_skel(s, &p))) {
+			err = explain_load_failure(s, &p, err, o->verbose);
+			if (err == -EAGAIN)
+				continue;
+			return err;
+		}
+		/* Alive before the first exec can be gated. */
+		if ((err = write_config(s, o))) {
+			fprintf(stderr, "agentwatch: failed to write config map: %s\n", strerror(-err));
+			return err;
+		}
+		sensor__heartbeat(s);
+		if ((err = attach_progs(s)))
+			return err;
+		if (p.net_hooks && (err = attach_network(s, &p)) == -EAGAIN) {
+			fprintf(stderr, "agentwatch: loading again with the network on syscall "
+				"tracepoints\n");
+			continue;
+		}
+		/* What attaching turned off (the syscall group) the programs
+		 * must know: the hooks then report without waiting for an exit. */
+		if ((err = write_config(s, o)))
+			return err;
+		return 0;
+	}
+	fprintf(stderr, "agentwatch: gave up loading after %d attempts\n", MAX_ATTEMPTS);
+	return err ? err : -EAGAIN;
+}
+
+int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
+		 struct sensor **out)
+{
+	struct sensor *s;
+	int err;
+
+	*out = NULL;
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->cg_fd = -1;
+	features__init(&s->feat);
+
+	if ((err = mount_tracefs()))
+		fprintf(stderr, "agentwatch: could not mount tracefs (%s); file and network "
+			"syscall tracepoints may fail to attach\n", strerror(-err));
+	if ((err = prepare_pins(s, o->pin_dir))) {
+		fprintf(stderr, "agentwatch: failed to set up pins in %s: %s\n", o->pin_dir,
+			strerror(-err));
 		goto cleanup;
+	}
+	if (s->takeover) {
+		if ((err = open_takeover(s, o)) || (err = write_config(s, o)))
+			goto cleanup;
+		sensor__heartbeat(s);
+	} else {
+		precheck(s, o);
+		if ((err = load_and_attach(s, o)))
+			goto cleanup;
 	}
 
 	s->fn = fn;
@@ -507,9 +893,6 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 			strerror(-err));
 		goto cleanup;
 	}
-
-	/* Alive before the first exec can be gated. */
-	sensor__heartbeat(s);
 	if (s->pin_dir[0]) {
 		s->pinned = true;
 		if (!s->takeover && (err = pin_maps(s))) {
@@ -517,23 +900,10 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 				strerror(-err));
 			goto cleanup;
 		}
-	}
-	if (s->takeover) {
-		/* Attached already; only the cgroup path is needed for status. */
-		if (!o->no_network && sensor_find_cgroup2(s->cg_path, sizeof(s->cg_path)) == 0)
-			s->net_attached = true;
-	} else {
-		if ((err = agentwatch_bpf__attach(s->skel))) {
-			fprintf(stderr, "agentwatch: failed to attach tracepoints: %s\n",
-				strerror(-err));
-			goto cleanup;
-		}
-		if (!o->no_network && (err = attach_network(s)))
-			goto cleanup;
-		if (s->pin_dir[0])
+		if (!s->takeover)
 			pin_links(s);
 	}
-
+	report_reduced(s);
 	*out = s;
 	return 0;
 cleanup:
@@ -974,6 +1344,11 @@ const char *sensor__cgroup_path(const struct sensor *s)
 bool sensor__network_attached(const struct sensor *s)
 {
 	return s->net_attached;
+}
+
+const struct features *sensor__features(const struct sensor *s)
+{
+	return &s->feat;
 }
 
 int sensor_pinned_sessions_fd(const char *pin_dir)

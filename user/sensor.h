@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "agentwatch.h"
+#include "featureset.h"
 
 struct sensor;
 
@@ -100,6 +101,8 @@ const char *sensor__counter_name(unsigned int idx);
 /* What the sensor could set up, for status and doctor. */
 const char *sensor__cgroup_path(const struct sensor *s);
 bool sensor__network_attached(const struct sensor *s);
+/* What the kernel gave the sensor: on, off (reduced, with why), unused. */
+const struct features *sensor__features(const struct sensor *s);
 
 /* Helpers for other commands. */
 int sensor_mount_bpffs(void);

@@ -2896,5 +2896,506 @@ def test_full_log_disk_never_stops_enforcement():
         run_cmd(["umount", mnt])
 
 
+
+# ---- reduced mode: a kernel without a feature -------------------------------
+#
+# AGENTWATCH_TEST_DISABLE=name,... makes agentwatch's probes, loads and
+# attaches fail as on a kernel without those features (user/probe.h).  Each
+# test checks that the sensor starts anyway, says what it lacks (stderr,
+# status, the start record), still follows a fake agent's process tree, and
+# claims nothing it can no longer do.
+
+
+class ReducedAgentwatch(Agentwatch):
+    """An agentwatch run as on a kernel without the features in `disable`."""
+
+    def __init__(self, disable, agents=(), extra=()):
+        super().__init__(agents, extra)
+        self.disable = disable
+
+    def start(self):
+        old = os.environ.get("AGENTWATCH_TEST_DISABLE")
+        os.environ["AGENTWATCH_TEST_DISABLE"] = self.disable
+        try:
+            return super().start()
+        finally:
+            if old is None:
+                del os.environ["AGENTWATCH_TEST_DISABLE"]
+            else:
+                os.environ["AGENTWATCH_TEST_DISABLE"] = old
+
+
+def _status(aw):
+    r = aw_cli(aw, "status", "--json")
+    eq(r.returncode, 0, "agentwatch status --json (stderr %r)" % r.stderr[:300])
+    try:
+        return json.loads(r.stdout.decode())
+    except ValueError as e:
+        raise Fail("status --json is not JSON (%s): %r" % (e, r.stdout[:300]))
+
+
+def _links(aw):
+    """Programs attached, by the links the collector pinned (link_NAME)."""
+    try:
+        return {n[len("link_"):] for n in os.listdir(aw.pin_dir) if n.startswith("link_")}
+    except OSError:
+        return set()
+
+
+def _xlated_calls(aw, prog, helper):
+    """How many calls to helper the kernel-verified program prog of this
+    instance has (found through its pinned link)."""
+    bpftool = shutil.which("bpftool")
+    if not bpftool:
+        raise Skip("no bpftool to read the verified programs")
+    r = run_cmd([bpftool, "-j", "link", "show", "pinned", os.path.join(aw.pin_dir, "link_" + prog)])
+    eq(r.returncode, 0, "bpftool link show %s (stderr %r)" % (prog, r.stderr[:200]))
+    pid = json.loads(r.stdout.decode())["prog_id"]
+    r = run_cmd([bpftool, "prog", "dump", "xlated", "id", str(pid)])
+    eq(r.returncode, 0, "bpftool prog dump xlated %s" % prog)
+    n = r.stdout.decode().count("call " + helper + "#")
+    return n
+
+
+def _check_reduced(aw, names, effect):
+    """stderr, status and the start record all say that `names` are off."""
+    err = aw.stderr()
+    for n in names:
+        check("agentwatch: reduced mode: %s off (" % n in err,
+              "stderr names the missing feature %s: %r" % (n, err[-1500:]))
+    check(effect in err, "stderr says what degrades (%r): %r" % (effect, err[-1500:]))
+    check(err.count("reduced mode: %s off" % names[0]) == 1, "said once: %r" % err[-1500:])
+    st = _status(aw)
+    eq(st.get("running"), True, "status: running")
+    check(all(n in (st.get("reduced") or []) for n in names),
+          "status reduced %r lists %r" % (st.get("reduced"), names))
+    feats = {f.get("name"): f for f in st.get("features") or []}
+    for n in names:
+        f = feats.get(n) or {}
+        eq(f.get("on"), False, "status feature %s on" % n)
+        check("AGENTWATCH_TEST_DISABLE" in (f.get("reason") or ""),
+              "status says why %s is off: %r" % (n, f))
+        check(f.get("degrades"), "status says what degrades without %s: %r" % (n, f))
+    for n in ("ringbuf", "btf", "bpf_loop"):
+        eq((feats.get(n) or {}).get("on"), True, "required feature %s on" % n)
+    start = aw.wait_for(lambda r: r.get("type") == "collector" and r.get("event") == "start",
+                        "the collector start record")[0]
+    check(all(n in (start.get("reduced") or []) for n in names),
+          "the start record says it is reduced: %r" % start.get("reduced"))
+    return st
+
+
+KILL_SLEEP_RULES = """
+rule test-kill-sleep
+  severity high
+  action kill
+  message "test: {agent} may not sleep that long"
+  binary sleep
+  arg 31
+
+rule test-pause-sleep
+  severity medium
+  action pause timeout 60s default deny
+  message "test: {agent} wants a long nap"
+  binary sleep
+  arg 32
+"""
+
+
+def test_reduced_without_send_signal_acts_late_and_never_claims_a_gate():
+    """No bpf_send_signal: nothing can stop an exec before it runs.  The
+    sensor starts, says so, and the collector acts late: a long sleep under
+    a kill rule is killed while running (verdict kill, enforced_late, never
+    gated); one under a pause rule is stopped late and held for a human; a
+    short rm under a kill rule is reported with what really happened (killed
+    late, or not at all: it had exited)."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    for i in range(3):
+        open(os.path.join(scratch, "f%d" % i), "w").close()
+    rc = os.path.join(ws, "rc")
+    agent = fake_agent("/bin/sleep 31; echo sleep=$? >> %s; /bin/rm -rf %s; echo rm=$? >> %s; "
+                       "/bin/sleep 32; echo nap=$? >> %s" % (sq(rc), sq(scratch), sq(rc), sq(rc)))
+    aw = ReducedAgentwatch("send_signal", [agent_spec(agent)],
+                           ["--rules", rules_dir(KILL_SLEEP_RULES + RM_RULE)]).start()
+    st = _check_reduced(aw, ["send_signal"], "nothing is stopped in the kernel")
+    eq(st["coverage"].get("exec_gate"), "late", "status coverage.exec_gate")
+    eq(st["coverage"].get("crash_fallback"), False, "no kernel fallback without the helper")
+    # What the verifier accepted has no bpf_send_signal call left in it: the
+    # same object loads on a kernel without the helper.
+    for prog in ("handle_sched_process_exec", "handle_sys_exit_unlink", "handle_sys_enter_unlinkat"):
+        check(_xlated_calls(aw, prog, "bpf_send_signal") == 0,
+              "%s still calls bpf_send_signal" % prog)
+    p = PROCS.spawn([agent], cwd=ws)
+
+    # the kill rule: killed while running, and the record says late
+    rec = aw.wait_for(is_exec(argv=["/bin/sleep", "31"]), "exec record of sleep 31")[0]
+    check_lineage(rec, p.pid, "sleep 31")
+    check(rec.get("gated") is not True, "nothing is gated without the helper: %s" % short(rec))
+    eq((rec.get("verdict"), rec.get("enforced_late")), ("kill", True), "sleep 31: verdict, late")
+    check("no in-kernel exec gate" in (rec.get("reduced") or ""), "the record says why: %s" % short(rec))
+    ex = aw.wait_for(of_pid(rec["pid"], "exit"), "exit of sleep 31")[0]
+    eq(ex.get("signal"), 9, "sleep 31 was killed")
+
+    # the rm: either killed late or already gone; never claimed as stopped
+    rm = aw.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "exec record of rm")[0]
+    check_lineage(rm, p.pid, "rm")
+    check(rm.get("gated") is not True, "rm not gated: %s" % short(rm))
+    check("no in-kernel exec gate" in (rm.get("reduced") or ""), "rm record says why: %s" % short(rm))
+    if rm.get("verdict") == "kill":
+        eq(rm.get("enforced_late"), True, "a kill without the gate is late")
+    else:
+        eq((rm.get("verdict"), rm.get("would")), ("allow", "kill"), "rm: not enforced, would kill")
+        check("exited before" in rm["reduced"], "rm: says it was too late: %r" % rm["reduced"])
+
+    # the pause rule: stopped late, held for a human, denied
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-sleep", "the late-paused sleep")
+    eq(procstate(pd["pid"]), "T", "the sleep is stopped, late, by the collector")
+    nap = aw.wait_for(is_exec(argv=["/bin/sleep", "32"]), "exec record of sleep 32")[0]
+    eq((nap.get("verdict"), nap.get("enforced_late"), nap.get("pending_id")), ("pause", True, pd["id"]),
+       "sleep 32: paused late")
+    check(nap.get("gated") is not True, "sleep 32 not gated")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    out = open(rc).read().split()
+    eq((out[0], out[-1]), ("sleep=137", "nap=137"), "both sleeps killed: %r" % out)
+    st = _status(aw)
+    eq(st["kernel_counters"].get("gate_stops"), 0, "the kernel stopped nothing")
+    aw.stop()
+    starts = [json.loads(l) for l in _log_lines(aw.log_dir) if b'"event":"start"' in l]
+    check(starts and starts[-1].get("reduced") == ["send_signal"],
+          "the audit log's start record says reduced: %r" % (starts[-1:]))
+
+
+def test_reduced_without_send_signal_too_late_is_not_a_kill():
+    """A command under a kill rule that is over before the collector gets to
+    it (the collector is held stopped meanwhile: our own process) is not
+    reported as killed: verdict allow, would kill, and why."""
+    ws = TMP.make("ws")
+    rules = KILL_SLEEP_RULES.replace("binary sleep\n  arg 31", "binary true\n  arg 33")
+    agent = fake_agent("/bin/true 33; echo rc=$? > %s" % sq(os.path.join(ws, "rc")))
+    aw = ReducedAgentwatch("send_signal", [agent_spec(agent)], ["--rules", rules_dir(rules)]).start()
+    os.kill(aw.proc.pid, signal.SIGSTOP)
+    try:
+        p = run_agent(agent, cwd=ws)
+    finally:
+        os.kill(aw.proc.pid, signal.SIGCONT)
+    eq(open(os.path.join(ws, "rc")).read().strip(), "rc=0", "true ran to its end")
+    rec = aw.wait_for(is_exec(argv=["/bin/true", "33"]), "exec record of true")[0]
+    check_lineage(rec, p.pid, "true")
+    eq((rec.get("verdict"), rec.get("would"), rec.get("gated"), rec.get("enforced_late")),
+       ("allow", "kill", None, None), "nothing was done, and the record says so")
+    check("exited before the collector could act" in (rec.get("reduced") or ""),
+          "the record says why: %s" % short(rec))
+    eq([h.get("id") for h in rec.get("rules", [])], ["test-kill-sleep"], "the rule that fired")
+
+
+def test_reduced_without_send_signal_breaker_stops_late():
+    """No bpf_send_signal: the kernel still counts deletions and reports the
+    trip at once; the collector stops the process itself and holds it."""
+    ws = TMP.make("ws")
+    tree = TMP.make("victim")
+    n_files = 200
+    for i in range(n_files):
+        open(os.path.join(tree, "f%03d" % i), "w").close()
+    script = os.path.join(ws, "wipe.py")
+    with open(script, "w") as f:
+        f.write("import os,sys,time\nd=sys.argv[1]\n"
+                "for n in sorted(os.listdir(d)):\n os.unlink(os.path.join(d,n)); time.sleep(0.01)\n")
+    agent = fake_agent("%s %s %s; echo rc=$? > %s/rc" % (PY, sq(script), sq(tree), sq(ws)))
+    aw = ReducedAgentwatch("send_signal", [agent_spec(agent)],
+                           ["--rules", rules_dir(""), "--breaker", "20/5000"]).start()
+    st = _check_reduced(aw, ["send_signal"], "nothing is stopped in the kernel")
+    eq(st["coverage"].get("breaker"), "late", "status coverage.breaker")
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "mass-deletion-breaker", "the breaker")
+    eq(procstate(pd["pid"]), "T", "the deleting process is stopped (by the collector)")
+    left = len(os.listdir(tree))
+    check(0 < n_files - left < n_files, "stopped part way: %d of %d deleted" % (n_files - left, n_files))
+    rec = aw.wait_for(lambda r: r.get("type") == "file" and r.get("breaker") is not None,
+                      "the breaker's file record")[0]
+    eq(rec.get("breaker"), "paused for a human", "what the trip led to")
+    check("no in-kernel stop" in (rec.get("reduced") or ""), "the record says it was late: %s" % short(rec))
+    check_lineage(rec, p.pid, "breaker record")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    eq(open(os.path.join(ws, "rc")).read().strip(), "rc=137", "the wiping python was killed")
+    eq(len(os.listdir(tree)), left, "nothing more deleted after the stop")
+
+
+def _udp_sink():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    return u
+
+
+def _net_agent(ws, port, uport):
+    code = ("import socket\ns=socket.socket()\ntry:\n s.connect(('127.0.0.1',%d)); print('connected')\n"
+            "except OSError as e: print('errno', e.errno)\n"
+            "u=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nu.sendto(b'x', ('127.0.0.1',%d))\n"
+            % (port, uport))
+    script = os.path.join(ws, "net.py")
+    with open(script, "w") as f:
+        f.write(code)
+    outf = os.path.join(ws, "out")
+    return fake_agent("%s %s > %s 2>&1" % (PY, sq(script), sq(outf))), outf
+
+
+def _check_net_without_hooks(aw, p, port, uport, outf):
+    eq(open(outf).read().strip(), "connected", "the connect was not refused (no hook to refuse it)")
+    rec = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == port, "the connect record")[0]
+    check_lineage(rec, p.pid, "net record")
+    eq((rec.get("op"), rec.get("protocol"), rec.get("address"), rec.get("result"), rec.get("error")),
+       ("connect", "tcp", "127.0.0.1", 0, None), "the connect, from the syscall tracepoints")
+    eq((rec.get("verdict"), rec.get("would")), ("allow", "deny"), "the deny rule is reported, not claimed")
+    check("a deny rule is reported, not enforced" in (rec.get("reduced") or ""),
+          "the record says why: %s" % short(rec))
+    u = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == uport, "the UDP send record")[0]
+    eq((u.get("op"), u.get("protocol"), u.get("result")), ("sendmsg", "udp", 1), "the UDP sendto")
+
+
+def test_reduced_without_cgroup2_reports_network_from_syscalls():
+    """No cgroup v2 hierarchy: no cgroup hooks, so nothing is denied; the
+    connect and the UDP send are still reported, with their results, from
+    the syscall tracepoints, and a deny rule's record says it was not
+    enforced.  The metrics say which features are off."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    u = _udp_sink()
+    uport = u.getsockname()[1]
+    try:
+        ws = TMP.make("ws")
+        agent, outf = _net_agent(ws, port, uport)
+        aw = ReducedAgentwatch("cgroup2", [agent_spec(agent)],
+                               ["--rules", rules_dir(DENY_PORT_RULE % port),
+                                "--metrics", "127.0.0.1:0"]).start()
+        st = _check_reduced(aw, ["cgroup2"], "no network deny rules")
+        eq((st.get("network_hooks"), st["coverage"].get("net_records"), st["coverage"].get("net_deny")),
+           (False, "tracepoint", "off"), "status: hooks, net records, net deny")
+        check("loading again" not in aw.stderr(), "decided before the load: one load only")
+        links = _links(aw)
+        check("handle_sys_enter_connect" in links and "handle_sys_exit_connect" in links
+              and "handle_connect4" not in links, "attached: the syscall fallback, no hook: %r"
+              % sorted(links))
+        p = run_agent(agent, cwd=ws)
+        _check_net_without_hooks(aw, p, port, uport, outf)
+        _, m = _scrape(_metrics_url(aw))
+        eq((m.get('agentwatch_feature{feature="cgroup2"}'), m.get('agentwatch_feature{feature="tp_btf"}')),
+           (0.0, 1.0), "the metrics say which features are off")
+    finally:
+        srv.close()
+        u.close()
+
+
+def test_reduced_cgroup_hooks_that_wont_attach_fall_back_to_syscalls():
+    """The cgroup connect/sendmsg hooks load but will not attach: the sensor
+    loads once more with the syscall-entry fallback, and goes on."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    u = _udp_sink()
+    uport = u.getsockname()[1]
+    try:
+        ws = TMP.make("ws")
+        agent, outf = _net_agent(ws, port, uport)
+        aw = ReducedAgentwatch("cgroup_sock", [agent_spec(agent)],
+                               ["--rules", rules_dir(DENY_PORT_RULE % port)]).start()
+        check("loading again with the network on syscall tracepoints" in aw.stderr(),
+              "the second load is said: %r" % aw.stderr()[-800:])
+        st = _check_reduced(aw, ["cgroup_sock"], "no network deny rules")
+        eq(st["coverage"].get("net_records"), "tracepoint", "status coverage.net_records")
+        links = _links(aw)
+        check("handle_sys_enter_connect" in links and "handle_connect4" not in links,
+              "attached: the syscall fallback, no hook: %r" % sorted(links))
+        p = run_agent(agent, cwd=ws)
+        _check_net_without_hooks(aw, p, port, uport, outf)
+    finally:
+        srv.close()
+        u.close()
+
+
+def test_reduced_without_tp_btf_runs_on_raw_tracepoints():
+    """tp_btf refused: exec, fork, exit and signal hooks load as raw_tp
+    twins, and nothing is lost: lineage, the in-kernel gate, and a signal
+    to the collector reported as tamper."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    open(os.path.join(scratch, "keep"), "w").close()
+    agent = fake_agent("%s -c %s; /bin/rm -rf %s; kill -CONT $(cat %s); exit 0" % (
+        BASH, sq("/bin/ls %s; exit $?" % scratch), sq(scratch), sq(os.path.join(ws, "aw.pid"))))
+    aw = ReducedAgentwatch("tp_btf", [agent_spec(agent)], ["--rules", rules_dir(RM_RULE)]).start()
+    st = _check_reduced(aw, ["tp_btf"], "run as raw tracepoints instead")
+    eq((st["coverage"].get("exec_hooks"), st["coverage"].get("exec_gate")), ("raw_tp", "kernel"),
+       "status coverage: raw tracepoints, and the gate still in the kernel")
+    check(_xlated_calls(aw, "handle_sched_process_exec_raw", "bpf_send_signal") > 0,
+          "the raw exec hook still stops in the kernel")
+    links = _links(aw)
+    check({"handle_sched_process_exec_raw", "handle_sched_process_fork_raw",
+           "handle_sched_process_exit_raw", "handle_signal_generate_raw"} <= links
+          and "handle_sched_process_exec" not in links, "attached: the raw twins: %r" % sorted(links))
+    with open(os.path.join(ws, "aw.pid"), "w") as f:
+        f.write(str(aw.proc.pid))
+    p = run_agent(agent, cwd=ws)
+    ls = aw.wait_for(is_exec(argv=["/bin/ls", scratch]), "exec record of ls")[0]
+    check_lineage(ls, p.pid, "ls")
+    eq(len(ls["lineage"]), 3, "agent > bash > ls")
+    aw.wait_for(of_pid(ls["pid"], "exit"), "exit record of ls")
+    rm = aw.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "exec record of rm")[0]
+    eq((rm.get("gated"), rm.get("verdict")), (True, "kill"), "rm gated and killed in the kernel")
+    check(os.path.exists(os.path.join(scratch, "keep")), "the rm never ran")
+    t = aw.wait_for(lambda r: r.get("type") == "tamper" and r.get("kind") == "signal", "the signal")[0]
+    eq((t.get("what"), t.get("target_pid")), ("SIGCONT", aw.proc.pid), "the tamper record")
+
+
+def test_reduced_without_syscall_tracepoints():
+    """No syscall tracepoints: execs and lineage as ever; no file record is
+    made up; the cgroup hook reports a connect at once, without a result,
+    and still denies."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    try:
+        ws = TMP.make("ws")
+        victim = os.path.join(TMP.make("scratch"), "victim")
+        open(victim, "w").close()
+        code = ("import socket\ns=socket.socket()\ntry:\n s.connect(('127.0.0.1',%d)); print('connected')\n"
+                "except OSError as e: print('errno', e.errno)" % port)
+        outf = os.path.join(ws, "out")
+        agent = fake_agent("/bin/rm %s; %s -c \"$(printf %s)\" > %s" % (sq(victim), PY, sq(code), sq(outf)))
+        aw = ReducedAgentwatch("syscall_tp", [agent_spec(agent)],
+                               ["--rules", rules_dir(DENY_PORT_RULE % port)]).start()
+        st = _check_reduced(aw, ["syscall_tp"], "no file records")
+        eq((st["coverage"].get("file_records"), st["coverage"].get("net_results"),
+            st["coverage"].get("net_deny")), (False, False, "kernel"), "status coverage")
+        links = _links(aw)
+        check("handle_connect4" in links and not any(l.startswith("handle_sys_") for l in links),
+              "attached: the hooks, no syscall tracepoint: %r" % sorted(links))
+        p = run_agent(agent, cwd=ws)
+        rm = aw.wait_for(is_exec(argv=["/bin/rm", victim]), "exec record of rm")[0]
+        check_lineage(rm, p.pid, "rm")
+        aw.wait_for(of_pid(rm["pid"], "exit"), "exit record of rm")
+        check(not os.path.exists(victim), "the rm ran")
+        eq(open(outf).read().split(), ["errno", str(errno.EPERM)], "the hook still denies")
+        rec = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == port, "net record")[0]
+        eq((rec.get("verdict"), rec.get("result"), rec.get("error")), ("deny", None, None),
+           "denied in the hook, reported without a result")
+        check_lineage(rec, p.pid, "net record")
+        check(not aw.records(lambda r: r.get("type") == "file"), "no file record without the tracepoints")
+    finally:
+        srv.close()
+
+
+def test_reduced_without_signal_tracepoint():
+    """No signal_generate hook: a signal to the collector is not reported
+    (and not claimed); a ptrace aimed at it still is."""
+    ws = TMP.make("ws")
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            "pid = int(open('aw.pid').read())\nos.kill(pid, 18)\nlibc.ptrace(2, pid, None, None)\n")
+    with open(os.path.join(ws, "fight.py"), "w") as f:
+        f.write(code)
+    agent = fake_agent("%s fight.py; exit 0" % PY)
+    aw = ReducedAgentwatch("signal_tp", [agent_spec(agent)]).start()
+    st = _check_reduced(aw, ["signal_tp"], "not reported as tamper")
+    eq((st["coverage"].get("tamper_signals"), st["coverage"].get("tamper_syscalls")), (False, True),
+       "status coverage: tamper")
+    check(not any("signal_generate" in l for l in _links(aw)), "no signal hook attached")
+    with open(os.path.join(ws, "aw.pid"), "w") as f:
+        f.write(str(aw.proc.pid))
+    p = run_agent(agent, cwd=ws)
+    t = aw.wait_for(lambda r: r.get("type") == "tamper" and r.get("kind") == "ptrace", "the ptrace")[0]
+    check_lineage(t, p.pid, "tamper record")
+    aw.wait_for(of_pid(p.pid, "exit"), "the agent's exit record")
+    check(not aw.records(lambda r: r.get("type") == "tamper" and r.get("kind") == "signal"),
+          "no signal record without the hook")
+
+
+def test_reduced_takeover_inherits_what_the_pinned_programs_lack():
+    """A collector that takes over pinned programs loaded without
+    bpf_send_signal and cgroup v2 runs with what they can do, whatever its
+    own kernel has: it says it is reduced and claims no gate."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    open(os.path.join(scratch, "f"), "w").close()
+    agent = fake_agent("/bin/rm -rf %s; exit 0" % sq(scratch))
+    extra = ["--rules", rules_dir(RM_RULE)]
+    aw = ReducedAgentwatch("send_signal,cgroup2", [agent_spec(agent)], extra).start()
+    os.kill(aw.proc.pid, signal.SIGKILL)
+    wait_exit(aw.proc, 5, "killed agentwatch")
+    aw.proc.wait(timeout=5)
+    aw.rc = 0  # killed on purpose
+    aw2 = _successor(aw, [agent_spec(agent)], extra).start()   # no AGENTWATCH_TEST_DISABLE
+    err = aw2.stderr()
+    check("taking over the programs pinned in" in err, "a takeover: %r" % err[-800:])
+    for n in ("send_signal", "cgroup2"):
+        check("reduced mode: %s off (as the pinned programs were loaded" % n in err,
+              "stderr says %s is off, inherited: %r" % (n, err[-1500:]))
+    st = _status(aw2)
+    eq(sorted(st.get("reduced") or []), ["cgroup2", "send_signal"], "status reduced")
+    eq((st["coverage"].get("exec_gate"), st.get("network_hooks")), ("late", False),
+       "status: no kernel gate, no hooks")
+    p = run_agent(agent, cwd=ws)
+    rm = aw2.wait_for(is_exec(argv=["/bin/rm", "-rf", scratch]), "exec record of rm")[0]
+    check_lineage(rm, p.pid, "rm")
+    check(rm.get("gated") is not True and "no in-kernel exec gate" in (rm.get("reduced") or ""),
+          "the successor claims no gate: %s" % short(rm))
+    aw2.stop()
+
+
+def test_reduced_required_feature_missing_fails_with_the_kernel_requirement():
+    """No mode runs without the ring buffer, BTF or bpf_loop: agentwatch
+    exits 1 at once, names what the kernel lacks and the requirement, and
+    leaves no pins behind."""
+    cases = [("ringbuf", "the BPF ring buffer (Linux 5.8 or later)"),
+             ("btf", "CONFIG_DEBUG_INFO_BTF=y"),
+             ("bpf_loop", "bpf_loop() helper (Linux 5.17 or later)")]
+    for name, needs in cases:
+        aw = Agentwatch()
+        INSTANCES.append(aw)   # cleanup of its pin dir, should it exist
+        env = dict(os.environ, AGENTWATCH_TEST_DISABLE=name)
+        r = run_cmd(aw.argv, timeout=START_TIMEOUT, env=env)
+        err = r.stderr.decode()
+        eq(r.returncode, 1, "%s: exit status (stderr %r)" % (name, err[-800:]))
+        check("cannot run on this kernel: it needs" in err and needs in err,
+              "%s: stderr names the requirement %r: %r" % (name, needs, err[-800:]))
+        check("no mode can run" in err, "%s: stderr says nothing can run: %r" % (name, err[-800:]))
+        check("agentwatch: watching" not in err, "%s: never claimed to watch" % name)
+        check(not os.path.exists(aw.pin_dir), "%s: no pins left in %s" % (name, aw.pin_dir))
+    # a typo in the hook is refused, not silently ignored
+    aw = Agentwatch()
+    r = run_cmd(aw.argv, timeout=START_TIMEOUT, env=dict(os.environ, AGENTWATCH_TEST_DISABLE="cgroupv2"))
+    eq(r.returncode, 2, "unknown feature name: exit status")
+    check(b"unknown feature 'cgroupv2'" in r.stderr, "names the typo: %r" % r.stderr)
+
+
+def test_reduced_doctor_says_what_each_missing_feature_costs():
+    """doctor, on the same hook: an optional feature missing is a warning
+    saying what run will do without it; a required one fails."""
+    args = [AGENTWATCH, "doctor", "--json", "--log-dir", TMP.make("log"), "--state-dir",
+            TMP.make("state"), "--pin-dir", "/sys/fs/bpf/nonexistent-aw"]
+    r = run_cmd(args, env=dict(os.environ, AGENTWATCH_TEST_DISABLE="send_signal,cgroup2,tp_btf"))
+    rep = json.loads(r.stdout.decode())
+    checks = {c["check"]: c for c in rep["checks"]}
+    for name, words in (("helpers", "nothing is stopped in the kernel"),
+                        ("cgroup v2", "no network deny rules"),
+                        ("tp_btf programs", "raw tracepoints instead")):
+        c = checks.get(name) or {}
+        eq(c.get("level"), "warn", "doctor %s level" % name)
+        check("starts reduced" in c.get("detail", "") and words in c.get("detail", ""),
+              "doctor %s says what degrades: %r" % (name, c))
+    eq((rep["ok"], r.returncode), (True, 0), "optional features missing: doctor still ok")
+    r = run_cmd(args, env=dict(os.environ, AGENTWATCH_TEST_DISABLE="ringbuf"))
+    rep = json.loads(r.stdout.decode())
+    c = {c["check"]: c for c in rep["checks"]}["ring buffer"]
+    eq(c["level"], "fail", "no ring buffer fails the doctor")
+    check("Linux 5.8" in c["detail"], "and names the kernel requirement: %r" % c)
+    eq((rep["ok"], r.returncode), (False, 1), "doctor without a ring buffer")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -33,6 +33,7 @@
 #include "ocsf.h"
 #include "slog.h"
 #include "paths.h"
+#include "procpath.h"
 #include "procscan.h"
 #include "procsig.h"
 #include "proctable.h"
@@ -174,6 +175,8 @@ struct collector {
 	struct lat_hist gate_lat;      /* allowed gated execs: kernel exec -> SIGCONT */
 	struct prom_hist gate_hist;    /* the same, for the metrics */
 	uint64_t ocsf_errors;
+	struct procpath pp;            /* the process whose event is being matched */
+	char rules_ws[PATH_MAX];       /* `set workspace`, symlinks resolved; "" if none */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -1149,6 +1152,23 @@ static int load_environ(void *ctx, const char **env, size_t *len)
 	return l->env ? 0 : -ENOENT;
 }
 
+/* exec_ctx.resolve: paths as the (stopped, for a gated exec) process will
+ * see them, through its /proc/PID/root. */
+static int resolve_in_proc(void *ctx, const char *cwd, const char *path, unsigned flags,
+			   char *out, size_t len, bool *last_link)
+{
+	return procpath__resolve(ctx, cwd, path, flags, out, len, last_link);
+}
+
+/* The workspace rules see: `set workspace` (resolved at load), else the
+ * agent root's cwd as the kernel reported it (symlink-free already). */
+static const char *workspace_of(const struct collector *c, const struct session *s)
+{
+	if (c->rules_ws[0])
+		return c->rules_ws;
+	return s ? s->workspace : NULL;
+}
+
 static void match_exec(struct collector *c, const struct dexec *d, const struct session *s,
 		       const struct proc *p, const char *exe, const char *cwd, struct outcome *o)
 {
@@ -1178,7 +1198,7 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	x.argv_len = d->argv.len;
 	x.argv_truncated = d->ev->flags & AW_EXEC_ARGV_TRUNC;
 	x.cwd = cwd;
-	x.workspace = ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) : s->workspace;
+	x.workspace = workspace_of(c, s);
 	x.agent = s->agent;
 	x.ancestors = anc;
 	x.n_ancestors = n ? n - 1 : 0;
@@ -1191,12 +1211,16 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 
 	x.load_env = load_environ;
 	x.env_ctx = &el;
+	procpath__init(&c->pp, c->o->proc_root, d->ev->hdr.pid);
+	x.resolve = resolve_in_proc;
+	x.resolve_ctx = &c->pp;
 	x.session_id = s->id;
 	x.now_ns = d->ev->hdr.ts;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	if (ruleset__match_exec(c->rules, c->rates, &x, &o->res) == 0)
 		o->matched = true;
 	prom_hist__observe(&c->eval_hist[EVAL_EXEC], now_ns(CLOCK_MONOTONIC) - t0);
+	procpath__release(&c->pp);
 	free(el.env);
 }
 
@@ -1726,11 +1750,27 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 
 /* Absolute form of a file event path: joined with the directory the kernel
  * resolved (dirfd or cwd) and normalised lexically. */
-static void abs_path(const struct dstr *path, const struct dstr *dir, char *out, size_t len)
+/*
+ * Where a file syscall's path led.  The kernel gives the path as passed
+ * and, for a relative one, the directory it was relative to (the cwd or
+ * the dirfd's, at the time of the call).  A single name in that directory
+ * is exact as it is: what unlink, rmdir and rename act on is the name
+ * itself, never what a link there points to.  Anything longer may go
+ * through symbolic links ("link/x", "/tmp/ws/link/x", "a/../b"), which are
+ * resolved in the process's root the way its lookup went (follow: the
+ * last component too, for truncate and open).  Resolving happens after
+ * the call, so a link changed in between misleads it; the kernel's
+ * directory for a dirfd or cwd never does.  *unresolved: out holds only
+ * the lexical form.
+ */
+static void file_path(struct collector *c, const struct dstr *path, const struct dstr *dir,
+		      bool follow, char *out, size_t len, bool *unresolved)
 {
-	char pbuf[AW_PATH_MAX + 1], dbuf[AW_PATH_MAX + 1];
+	char pbuf[AW_PATH_MAX + 1], dbuf[AW_PATH_MAX + 1], res[AW_PATH_MAX];
+	const char *d = NULL;
 
 	out[0] = '\0';
+	*unresolved = false;
 	if (!path->s || path->len >= sizeof(pbuf))
 		return;
 	memcpy(pbuf, path->s, path->len);
@@ -1739,9 +1779,23 @@ static void abs_path(const struct dstr *path, const struct dstr *dir, char *out,
 	if (dir->s && dir->len < sizeof(dbuf)) {
 		memcpy(dbuf, dir->s, dir->len);
 		dbuf[dir->len] = '\0';
+		d = dbuf[0] == '/' ? dbuf : NULL;
 	}
-	if (path_join_normalize(dbuf[0] ? dbuf : NULL, pbuf, out, len) < 0 && pbuf[0] != '/')
-		out[0] = '\0';
+	if (path_join_normalize(d, pbuf, out, len) < 0) {
+		if (pbuf[0] != '/')
+			out[0] = '\0';
+		return;
+	}
+	if (!follow && d && pbuf[0] && !strchr(pbuf, '/') && strcmp(pbuf, ".") && strcmp(pbuf, ".."))
+		return;
+	if (pbuf[0] != '/' && !d)
+		return;
+	if (procpath__resolve(&c->pp, d, pbuf, follow ? PATH_RESOLVE_FOLLOW : 0, res, sizeof(res),
+			      NULL) < 0) {
+		*unresolved = true;
+		return;
+	}
+	snprintf(out, len, "%s", res);
 }
 
 /*
@@ -1791,10 +1845,9 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
  * Anything else waits for a human, and is killed if nobody answers.
  */
 static void breaker_tripped(struct collector *c, const struct dfile *d, const struct session *s,
-			    const struct proc *p, const char *path, struct outcome *o)
+			    const struct proc *p, const char *path, bool unresolved, struct outcome *o)
 {
-	const char *ws = c->rules && ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) :
-			 s ? s->workspace : NULL;
+	const char *ws = workspace_of(c, s);
 	uint32_t pid = d->ev->hdr.pid;
 	uint64_t start = norm_start(c, d->ev->hdr.start);
 	struct rule_hit *h;
@@ -1803,7 +1856,9 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 	c->vc.breaker_trips++;
 	/* The record says what the trip led to, even when it led nowhere:
 	 * a reviewer sees every time the breaker fired. */
-	if (c->o->monitor || (ws && path[0] && path_is_under(path, ws) && strcmp(path, ws))) {
+	/* A path that could not be resolved is not known to be inside. */
+	if (c->o->monitor ||
+	    (ws && path[0] && !unresolved && path_is_under(path, ws) && strcmp(path, ws))) {
 		sensor__breaker_set(c->sensor, pid, AW_BREAKER_EXEMPT);
 		signal_proc(c, pid, start, SIGCONT);
 		o->breaker = c->o->monitor ? "resumed (monitor mode)" :
@@ -1859,6 +1914,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	struct dfile d;
 	const char *err;
 	struct outcome o;
+	bool follow, unres1, unres2;
 
 	if (decode_file(data, size, &d)) {
 		c->uc.decode_errors++;
@@ -1866,8 +1922,14 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	}
 	s = session_for(c, d.ev->hdr.session_id);
 	p = proc_of(c, &d.ev->hdr);
-	abs_path(&d.path, &d.dir, p1, sizeof(p1));
-	abs_path(&d.path2, &d.dir2, p2, sizeof(p2));
+	/* truncate and open(O_TRUNC) act on what a link points to (an open
+	 * with O_NOFOLLOW fails on a link); the rest on the name. */
+	follow = d.ev->op == AW_FILE_TRUNCATE ||
+		 (d.ev->op == AW_FILE_OPEN_TRUNC && !(d.ev->open_flags & O_NOFOLLOW));
+	procpath__init(&c->pp, c->o->proc_root, d.ev->hdr.pid);
+	file_path(c, &d.path, &d.dir, follow, p1, sizeof(p1), &unres1);
+	file_path(c, &d.path2, &d.dir2, false, p2, sizeof(p2), &unres2);
+	procpath__release(&c->pp);
 	err = errno_name(d.ev->result, eb, sizeof(eb));
 	if (s)
 		s->n_file++;
@@ -1879,7 +1941,9 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		x.path = p1[0] ? p1 : NULL;
 		x.path2 = p2[0] ? p2 : NULL;
 		x.cwd = p ? p->cwd : NULL;
-		x.workspace = ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) : s->workspace;
+		x.unresolved = unres1;
+		x.unresolved2 = unres2;
+		x.workspace = workspace_of(c, s);
 		x.agent = s->agent;
 		x.exe = p ? p->exe : NULL;
 		x.session_id = s->id;
@@ -1906,7 +1970,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		c->vc.protected_stops++;
 	}
 	if (d.ev->flags & AW_FILE_BREAKER)
-		breaker_tripped(c, &d, s, p, p1, &o);
+		breaker_tripped(c, &d, s, p, p1, unres1, &o);
 	if (c->text) {
 		text_head(c, &d.ev->hdr, s, "file", C_YELLOW);
 		fprintf(c->out, "%s ", file_op_name(d.ev->op));
@@ -2618,6 +2682,24 @@ out:
  * kernel knobs fit, make it current.  A failed reload keeps the old rules
  * (and the old kernel knobs) in force; err says why.
  */
+
+/* `set workspace` as the kernel will name it in events: with its symlinks
+ * resolved (as they are now; a path that does not exist stays as given). */
+static void set_rules_ws(struct collector *c)
+{
+	const char *ws = c->rules ? ruleset__workspace(c->rules) : NULL;
+	struct procpath pp;
+
+	c->rules_ws[0] = '\0';
+	if (!ws)
+		return;
+	procpath__init(&pp, c->o->proc_root, (uint32_t)getpid());
+	if (procpath__resolve(&pp, NULL, ws, PATH_RESOLVE_FOLLOW, c->rules_ws,
+			      sizeof(c->rules_ws), NULL) < 0)
+		snprintf(c->rules_ws, sizeof(c->rules_ws), "%s", ws);
+	procpath__release(&pp);
+}
+
 static int load_rules(struct collector *c, char *err, size_t errlen)
 {
 	struct ruleset *rs;
@@ -2645,6 +2727,7 @@ static int load_rules(struct collector *c, char *err, size_t errlen)
 	}
 	ruleset__free(c->rules);
 	c->rules = rs;
+	set_rules_ws(c);
 	return 0;
 }
 

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Paths as one process's own lookups see them: path_resolve() (paths.h)
+ * walking the filesystem through /proc/PID/root, so a symbolic link is
+ * followed inside the process's root (an absolute link in a chroot stays
+ * in the chroot), and the result is given back as the collector sees it,
+ * the way the kernel's paths in events are.
+ *
+ * Each step opens the directory with openat2(RESOLVE_IN_ROOT |
+ * RESOLVE_NO_SYMLINKS): a link that appears behind the walk's back makes
+ * the path unresolvable instead of sending the walk somewhere else.
+ * Links in /proc other than /proc/self and /proc/thread-self (which mean
+ * the process, not us) are magic (fd/N, cwd, root): unresolvable.
+ *
+ * When the process is gone (a short-lived command whose event is matched
+ * after it ended) the walk uses the collector's own root, which is the
+ * process's for everything not chrooted.
+ */
+#ifndef AW_PROCPATH_H
+#define AW_PROCPATH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCPATH_DIRS 4         /* directories kept open between steps */
+
+struct procpath {
+	const char *proc_root;
+	uint32_t pid;
+	int state;                      /* 0 not opened, 1 open, -errno failed */
+	int rootfd;
+	bool gone;                      /* walking our own root instead */
+	char root[PATH_MAX];            /* the process's root in our view */
+	size_t rootlen;
+	struct {
+		int fd;
+		char dir[PATH_MAX];
+	} dirs[PROCPATH_DIRS];
+	unsigned next_dir;
+	unsigned long steps, opens;     /* readlink steps, directories opened (tests) */
+};
+
+/* Nothing is opened until the first resolve. */
+void procpath__init(struct procpath *pp, const char *proc_root, uint32_t pid);
+void procpath__release(struct procpath *pp);
+
+/*
+ * path_resolve() for the process: cwd is its cwd as the kernel reported it
+ * (our view), path what it passed; out gets the result in our view.  The
+ * same returns as path_resolve, and -EXDEV when cwd is outside the
+ * process's root.
+ */
+int procpath__resolve(struct procpath *pp, const char *cwd, const char *path, unsigned flags,
+		      char *out, size_t len, bool *last_link);
+
+#endif /* AW_PROCPATH_H */

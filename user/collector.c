@@ -63,7 +63,10 @@ struct session {
 	uint32_t reason;
 	uint32_t sig_id;
 	char agent[AW_AGENT_LEN];
-	char *workspace;       /* the root's cwd when the session opened */
+	char *workspace;       /* the root's cwd when the session opened; follows a rename */
+	dev_t ws_dev;          /* ... the directory it was, to notice a rename */
+	ino_t ws_ino;
+	bool ws_known;
 	uint64_t opened_ts;
 	uint64_t n_exec, n_file, n_net, n_exit;
 	bool root_exited;
@@ -255,9 +258,49 @@ static struct session *session_learn(struct collector *c, const struct aw_sessio
 	memcpy(s->agent, ks->agent, sizeof(s->agent));
 	s->agent[sizeof(s->agent) - 1] = '\0';
 	s->workspace = workspace ? strdup(workspace) : NULL;
+	if (s->workspace) {
+		struct stat st;
+
+		if (stat(s->workspace, &st) == 0 && S_ISDIR(st.st_mode)) {
+			s->ws_dev = st.st_dev;
+			s->ws_ino = st.st_ino;
+			s->ws_known = true;
+		}
+	}
 	s->opened_ts = ts;
 	c->uc.sessions_opened++;
 	return s;
+}
+
+/*
+ * The workspace is a directory, not a name: when it (or a directory above
+ * it) is renamed while the agent runs, the files the agent deletes in it
+ * are still inside it, and the kernel names them by the new path.  The
+ * one cheap place to find the new name is the agent root's cwd, which is
+ * where the workspace came from; it is taken only if it is the same
+ * directory (device and inode).  Costs one stat while nothing moved.
+ */
+static void session_ws_follow(struct collector *c, struct session *s)
+{
+	char link[64], buf[PATH_MAX], *dup;
+	struct stat st;
+	ssize_t n;
+
+	if (!s->ws_known || !s->workspace)
+		return;
+	if (stat(s->workspace, &st) == 0 && st.st_dev == s->ws_dev && st.st_ino == s->ws_ino)
+		return;
+	snprintf(link, sizeof(link), "%s/%u/cwd", c->o->proc_root, s->root_pid);
+	if (stat(link, &st) || st.st_dev != s->ws_dev || st.st_ino != s->ws_ino)
+		return;
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || buf[0] != '/')
+		return;
+	buf[n] = '\0';
+	if (strstr(buf, " (deleted)") || !(dup = strdup(buf)))
+		return;
+	free(s->workspace);
+	s->workspace = dup;
 }
 
 static const char *reason_name(uint32_t r)
@@ -1449,6 +1492,8 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 				    d.argv.s, d.argv.len, d.ev->hdr.ts);
 	}
 	memset(&o, 0, sizeof(o));
+	if (s && c->rules)
+		session_ws_follow(c, s);
 	match_exec(c, &d, s, p, exe, cwd, &o);
 	if (s || (d.ev->flags & AW_EXEC_GATED))
 		plan_exec(c, &d, s, &o);
@@ -1933,6 +1978,8 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	err = errno_name(d.ev->result, eb, sizeof(eb));
 	if (s)
 		s->n_file++;
+	if (s && (c->rules || (d.ev->flags & AW_FILE_BREAKER)))
+		session_ws_follow(c, s);
 	memset(&o, 0, sizeof(o));
 	if (c->rules && s) {
 		struct file_ctx x = {0};

@@ -3112,6 +3112,184 @@ def test_workspace_renamed_while_deleting_stays_the_workspace():
        [os.path.join(new_ws, "build", n) for n in names[5:]], "records after the rename")
 
 
+
+# ---- handing a command to another process (rules/escapes.rules) --------------
+
+DEFAULT_RULES = os.path.join(REPO, "rules")
+
+
+def _need(tool, why=""):
+    path = shutil.which(tool)
+    if not path:
+        raise Skip("%s is not installed%s (scripts/deps.sh test installs it)" % (tool, why))
+    return real(path)
+
+
+def _escape_denied(cmd, rule, marker, env=None, settle=0.5):
+    """The fake agent runs cmd (a shell line that would create marker) under
+    the default rules: it must be stopped at its exec and held as a pending
+    verdict of rule, with marker absent; deny kills it, and marker never
+    appears.  Returns (aw, exec record)."""
+    ws = os.path.dirname(marker)
+    rc = os.path.join(TMP.make("ctl"), "rc")
+    agent = fake_agent("%s; echo rc=$? > %s\nexit 0" % (cmd, sq(rc)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", DEFAULT_RULES])
+    p = PROCS.spawn([agent], cwd=ws, env=env)
+    pd = pending_of(aw, lambda x: x.get("rule") == rule, "the %s pause" % rule)
+    eq(procstate(pd["pid"]), "T", "the paused command is stopped")
+    check([e.get("pid") for e in pd.get("lineage", [])][:1] == [p.pid],
+          "its lineage starts at the agent: %r" % pd.get("lineage"))
+    # Held: it stays stopped, and nothing it would do has happened.
+    time.sleep(settle)
+    eq(procstate(pd["pid"]), "T", "still stopped after %.1fs" % settle)
+    check(not os.path.exists(marker), "the handed-over command did not run while paused")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    eq(open(rc).read().strip(), "rc=137", "the command was killed")
+    rec = aw.wait_for(lambda x: x.get("type") == "exec" and x.get("pid") == pd["pid"], "its exec record")[0]
+    eq((rec.get("gated"), rec.get("verdict")), (True, "pause"), "exec record: gated, verdict")
+    check(rule in [h.get("id") for h in rec.get("rules", [])], "the record names %s: %r" % (rule, rec.get("rules")))
+    v = aw.wait_for(lambda x: x.get("type") == "verdict" and x.get("pid") == pd["pid"], "the verdict record")[0]
+    eq(v.get("verdict"), "kill", "verdict after the deny")
+    check(v.get("decided_by", "").startswith("human"), "decided by a human: %r" % v.get("decided_by"))
+    time.sleep(settle)
+    check(not os.path.exists(marker), "the handed-over command never ran")
+    return aw, rec
+
+
+def _tmux(tmux, sock, tmpdir, *args):
+    return run_cmd([tmux, "-L", sock, "-f", "/dev/null"] + list(args),
+                   env=dict(os.environ, TMUX_TMPDIR=tmpdir))
+
+
+def test_escape_tmux_is_paused_then_denied_or_allowed():
+    """tmux new-session -d 'touch marker' hands the command to a tmux server
+    that outlives the agent's command.  esc-tmux holds the tmux client at its
+    exec: denied, the server never starts (no socket) and the marker never
+    appears; allowed, it runs."""
+    tmux = _need("tmux")
+    ws = TMP.make("ws")
+    tmpdir = TMP.make("tmuxdir")
+    sock = unique("sock")
+    env = dict(os.environ, TMUX_TMPDIR=tmpdir)
+    sockdir = os.path.join(tmpdir, "tmux-%d" % os.getuid())
+    marker = os.path.join(ws, "marker")
+    line = "%s -L %s -f /dev/null new-session -d -s %s %s" % (
+        tmux, sock, unique("s"), sq("/usr/bin/touch %s" % marker))
+    try:
+        aw, rec = _escape_denied(line, "esc-tmux", marker, env=env)
+        check(not os.path.exists(os.path.join(sockdir, sock)), "no tmux server socket after the deny")
+        aw.stop()
+        # Allowed, the same command starts a server that runs it.
+        rc = os.path.join(TMP.make("ctl"), "rc")
+        agent = fake_agent("%s; echo rc=$? > %s\nexit 0" % (line, sq(rc)))
+        aw = start_agentwatch([agent_spec(agent)], ["--rules", DEFAULT_RULES])
+        p = PROCS.spawn([agent], cwd=ws, env=env)
+        pd = pending_of(aw, lambda x: x.get("rule") == "esc-tmux", "the esc-tmux pause")
+        check(not os.path.exists(marker), "nothing ran before the allow")
+        eq(aw_cli(aw, "allow", str(pd["id"])).returncode, 0, "allow")
+        wait_exit(p, 10, "agent")
+        eq(open(rc).read().strip(), "rc=0", "tmux ran")
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while time.monotonic() < deadline and not os.path.exists(marker):
+            time.sleep(0.05)
+        check(os.path.exists(marker), "the allowed command ran in the tmux server")
+        # The server is still in the agent's session: it was forked from it.
+        t = aw.wait_for(lambda x: x.get("type") == "exec" and x.get("argv") == ["/usr/bin/touch", marker],
+                        "the touch the server ran")[0]
+        eq((t.get("agent"), (t.get("attribution") or {}).get("root_pid")),
+           (os.path.basename(agent), p.pid), "the server's command is still the agent's (agent, root)")
+    finally:
+        _tmux(tmux, sock, tmpdir, "kill-server")
+
+
+def test_escape_screen_is_paused_then_denied():
+    """screen -dmS starts a detached screen running the command: esc-screen
+    holds it at its exec; denied, no screen socket and no marker."""
+    screen = _need("screen")
+    ws = TMP.make("ws")
+    sdir = TMP.make("screendir")           # mkdtemp: mode 0700, as screen wants
+    os.chmod(sdir, 0o700)
+    name = unique("scr")
+    marker = os.path.join(ws, "marker")
+    env = dict(os.environ, SCREENDIR=sdir)
+    try:
+        _escape_denied("%s -dmS %s /usr/bin/touch %s" % (screen, name, sq(marker)), "esc-screen",
+                       marker, env=env)
+        eq(os.listdir(sdir), [], "no screen session socket")
+    finally:
+        run_cmd([screen, "-S", name, "-X", "quit"], env=env)
+
+
+def test_escape_at_is_paused_then_denied():
+    """echo cmd | at now queues a job for atd, outside the agent's tree.
+    esc-at holds at at its exec (whether or not atd runs here); denied, no
+    job is queued."""
+    at = _need("at")
+    spool = "/var/spool/cron/atjobs"
+    before = sorted(os.listdir(spool)) if os.path.isdir(spool) else None
+    ws = TMP.make("ws")
+    marker = os.path.join(ws, "marker")
+    _escape_denied("echo %s | %s now" % (sq("/usr/bin/touch %s" % marker), at), "esc-at", marker)
+    if before is not None:
+        eq(sorted(os.listdir(spool)), before, "no at job was queued")
+
+
+def test_escape_systemd_run_is_paused_then_denied():
+    """systemd-run hands a command to systemd.  esc-systemd-run holds it at
+    its exec; denied, it never reaches systemd.  (Only the deny is tested:
+    letting it run needs systemd as PID 1, which this machine may not have.)"""
+    sr = _need("systemd-run")
+    ws = TMP.make("ws")
+    marker = os.path.join(ws, "marker")
+    _escape_denied("%s --unit=%s --collect /usr/bin/touch %s" % (sr, unique("unit"), sq(marker)),
+                   "esc-systemd-run", marker)
+
+
+def test_escape_ssh_remote_command_and_nohup_setsid_alert():
+    """ssh HOST CMD runs CMD elsewhere, and nohup setsid detaches: both are
+    alerts, not blocks.  The exec records carry verdict alert and run;
+    ssh without a command, and nohup alone, are not flagged.  ssh connects
+    to a loopback port nobody listens on, so nothing runs anywhere."""
+    ssh = _need("ssh")
+    ws = TMP.make("ws")
+    port = _free_port()
+    marker = os.path.join(ws, "marker")
+    detached = os.path.join(ws, "detached")
+    opts = "-F /dev/null -o BatchMode=yes -o ConnectTimeout=3 -o UserKnownHostsFile=/dev/null -p %d" % port
+    agent = fake_agent("\n".join([
+        "%s %s 127.0.0.1 /usr/bin/touch %s; echo ssh=$? >> rc" % (ssh, opts, sq(marker)),
+        "%s %s 127.0.0.1; echo sshnocmd=$? >> rc" % (ssh, opts),
+        "/usr/bin/nohup /usr/bin/setsid /usr/bin/touch %s >/dev/null 2>&1; echo nohup=$? >> rc" % sq(detached),
+        "/usr/bin/nohup /bin/true nohupalone >/dev/null 2>&1; echo alone=$? >> rc",
+        "exit 0"]))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", DEFAULT_RULES])
+    run_agent(agent, cwd=ws, timeout=20)
+    rcs = _rcs(os.path.join(ws, "rc"))
+    eq((rcs.get("ssh"), rcs.get("sshnocmd")), ("255", "255"), "ssh ran and could not connect")
+    eq((rcs.get("nohup"), rcs.get("alone")), ("0", "0"), "nohup ran")
+    check(not os.path.exists(marker), "nothing ran over ssh")
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while time.monotonic() < deadline and not os.path.exists(detached):
+        time.sleep(0.05)
+    check(os.path.exists(detached), "the detached command ran (an alert does not block)")
+    r = aw.wait_for(lambda x: x.get("type") == "exec" and (x.get("argv") or [""])[0] == ssh
+                    and marker in x.get("argv", []), "the ssh with a remote command")[0]
+    eq(r.get("verdict"), "alert", "ssh HOST CMD verdict")
+    eq([h.get("id") for h in r.get("rules", [])], ["esc-ssh-remote-command"], "rules on ssh HOST CMD")
+    check("ran a command on a remote host" in _rule_msg(r, "esc-ssh-remote-command"),
+          "the alert says why: %r" % r.get("rules"))
+    r = aw.wait_for(lambda x: x.get("type") == "exec" and (x.get("argv") or [""])[-1] == "127.0.0.1"
+                    and (x.get("argv") or [""])[0] == ssh, "the ssh without a command")[0]
+    eq((r.get("verdict") or "allow", r.get("rules") or []), ("allow", []), "ssh HOST: not flagged")
+    r = aw.wait_for(is_exec(argv0="/usr/bin/nohup", contains=detached), "nohup setsid")[0]
+    eq(r.get("verdict"), "alert", "nohup setsid verdict")
+    eq([h.get("id") for h in r.get("rules", [])], ["esc-nohup-setsid"], "rules on nohup setsid")
+    r = aw.wait_for(is_exec(argv0="/usr/bin/nohup", contains="nohupalone"), "nohup alone")[0]
+    eq(r.get("rules") or [], [], "nohup alone: not flagged")
+
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

@@ -180,6 +180,7 @@ static int fast_resolve(struct procpath *pp, const char *vpath, unsigned flags, 
 	char dir[PATH_MAX], fdl[64], res[PATH_MAX];
 	const char *name = NULL, *slash;
 	size_t vl = strlen(vpath);
+	struct statfs sf;
 	struct stat st;
 	ssize_t n;
 	int fd, r;
@@ -211,8 +212,12 @@ static int fast_resolve(struct procpath *pp, const char *vpath, unsigned flags, 
 	n = readlink(fdl, res, sizeof(res) - 1);
 	if (n > 0 && (size_t)n < sizeof(res) - 1)
 		res[n] = '\0';
+	/* Ending in procfs, the lookup may have gone through /proc/self,
+	 * which meant us: let the walk, which knows whose it is, decide.
+	 * (Leaving procfs again takes a magic link, which the lookup refused,
+	 * or "..", which does not depend on whose self it was.) */
 	if (n <= 0 || (size_t)n >= sizeof(res) - 1 || res[0] != '/' || strstr(res, " (deleted)") ||
-	    path_is_under(res, "/proc")) {
+	    fstatfs(fd, &sf) || sf.f_type == PROC_SUPER_MAGIC) {
 		close(fd);
 		return -EAGAIN;
 	}

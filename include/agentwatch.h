@@ -244,6 +244,8 @@ enum aw_file_op {
 					  * breaker: the process was SIGSTOPped */
 #define AW_FILE_PROTECTED    (1u << 6) /* a protected path: stopped at its first hit */
 #define AW_FILE_PROT_KILLED  (1u << 7) /* ...killed instead: no collector to ask */
+#define AW_FILE_OWN_ROOT     (1u << 8) /* the process's root is the collector's: its
+					* paths can be looked up as they are */
 
 /*
  * File event.  data[] holds path, dir, path2, dir2 (each *_len bytes with
@@ -326,6 +328,15 @@ struct aw_config {
 			       * descendants (the `scope` map); 0 = host-wide */
 };
 _Static_assert(sizeof(struct aw_config) == 56, "aw_config size");
+
+/* The collector's root directory as the kernel knows it (`collector_root`
+ * map), noted by the collector's own probe unlink at start: a session
+ * process with the same root (same mount, so the same mount namespace,
+ * and the same dentry) sees paths as the collector does. */
+struct aw_root {
+	__u64 mnt, dentry;
+};
+_Static_assert(sizeof(struct aw_root) == 16, "aw_root size");
 
 /* Mass-deletion breaker state per process (`breaker` map, key tgid). */
 struct aw_breaker {

@@ -67,6 +67,7 @@ struct session {
 	dev_t ws_dev;          /* ... the directory it was, to notice a rename */
 	ino_t ws_ino;
 	bool ws_known;
+	uint64_t ws_checked_ns; /* CLOCK_MONOTONIC of the last rename check */
 	uint64_t opened_ts;
 	uint64_t n_exec, n_file, n_net, n_exit;
 	bool root_exited;
@@ -179,6 +180,7 @@ struct collector {
 	struct prom_hist gate_hist;    /* the same, for the metrics */
 	uint64_t ocsf_errors;
 	struct procpath pp;            /* the process whose event is being matched */
+	struct procpath_cache pcache;  /* directories of file events, resolved */
 	char rules_ws[PATH_MAX];       /* `set workspace`, symlinks resolved; "" if none */
 };
 
@@ -278,16 +280,22 @@ static struct session *session_learn(struct collector *c, const struct aw_sessio
  * are still inside it, and the kernel names them by the new path.  The
  * one cheap place to find the new name is the agent root's cwd, which is
  * where the workspace came from; it is taken only if it is the same
- * directory (device and inode).  Costs one stat while nothing moved.
+ * directory (device and inode).  Costs one stat while nothing moved; a
+ * storm of file events checks at most every 100 ms (force: now, for a
+ * decision that holds a process, like the breaker's).
  */
-static void session_ws_follow(struct collector *c, struct session *s)
+static void session_ws_follow(struct collector *c, struct session *s, bool force)
 {
 	char link[64], buf[PATH_MAX], *dup;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 	struct stat st;
 	ssize_t n;
 
 	if (!s->ws_known || !s->workspace)
 		return;
+	if (!force && now - s->ws_checked_ns < 100000000ull)
+		return;
+	s->ws_checked_ns = now;
 	if (stat(s->workspace, &st) == 0 && st.st_dev == s->ws_dev && st.st_ino == s->ws_ino)
 		return;
 	snprintf(link, sizeof(link), "%s/%u/cwd", c->o->proc_root, s->root_pid);
@@ -1493,7 +1501,7 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 	}
 	memset(&o, 0, sizeof(o));
 	if (s && c->rules)
-		session_ws_follow(c, s);
+		session_ws_follow(c, s, true);
 	match_exec(c, &d, s, p, exe, cwd, &o);
 	if (s || (d.ev->flags & AW_EXEC_GATED))
 		plan_exec(c, &d, s, &o);
@@ -1835,8 +1843,8 @@ static void file_path(struct collector *c, const struct dstr *path, const struct
 		return;
 	if (pbuf[0] != '/' && !d)
 		return;
-	if (procpath__resolve(&c->pp, d, pbuf, follow ? PATH_RESOLVE_FOLLOW : 0, res, sizeof(res),
-			      NULL) < 0) {
+	if ((follow ? procpath__resolve(&c->pp, d, pbuf, PATH_RESOLVE_FOLLOW, res, sizeof(res), NULL) :
+		      procpath_cache__resolve(&c->pcache, &c->pp, d, pbuf, res, sizeof(res))) < 0) {
 		*unresolved = true;
 		return;
 	}
@@ -1972,6 +1980,8 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	follow = d.ev->op == AW_FILE_TRUNCATE ||
 		 (d.ev->op == AW_FILE_OPEN_TRUNC && !(d.ev->open_flags & O_NOFOLLOW));
 	procpath__init(&c->pp, c->o->proc_root, d.ev->hdr.pid);
+	if (d.ev->flags & AW_FILE_OWN_ROOT)
+		procpath__own_root(&c->pp);
 	file_path(c, &d.path, &d.dir, follow, p1, sizeof(p1), &unres1);
 	file_path(c, &d.path2, &d.dir2, false, p2, sizeof(p2), &unres2);
 	procpath__release(&c->pp);
@@ -1979,7 +1989,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	if (s)
 		s->n_file++;
 	if (s && (c->rules || (d.ev->flags & AW_FILE_BREAKER)))
-		session_ws_follow(c, s);
+		session_ws_follow(c, s, d.ev->flags & AW_FILE_BREAKER);
 	memset(&o, 0, sizeof(o));
 	if (c->rules && s) {
 		struct file_ctx x = {0};
@@ -3736,6 +3746,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		goto cleanup;
 	if ((err = agentset__kernel_entries(c->agents, push_name, c)))
 		goto cleanup;
+	procpath_cache__init(&c->pcache);
 	c->rates = ratetab__new(0);
 	if (!c->rates) {
 		err = -ENOMEM;
@@ -3919,6 +3930,7 @@ cleanup:
 	agentset__free(c->agents);
 	ruleset__free(c->rules);
 	ratetab__free(c->rates);
+	procpath_cache__free(&c->pcache);
 	for (size_t i = 0; i < c->n_net_rule_ids; i++)
 		free(c->net_rule_ids[i]);
 	for (size_t i = 0; i < RECENT_MAX; i++)

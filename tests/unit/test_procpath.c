@@ -174,3 +174,63 @@ void test_procpath_lookup_costs(void)
 	procpath__release(&pp);
 	test__rmtree(tree);
 }
+
+/* The directory cache is reused only while a directory as spelled still
+ * leads where it did and its resolved name still names it: a link swapped
+ * or a directory renamed since is resolved again. */
+void test_procpath_cache_notices_changes(void)
+{
+	char out[PATH_MAX], p[PATH_MAX], want[PATH_MAX], t[PATH_MAX];
+	struct procpath_cache pc;
+	struct procpath pp;
+	int r;
+
+	ASSERT_TRUE(make_tree());
+	procpath_cache__init(&pc);
+#define CRES(path) (procpath__init(&pp, "/proc", (uint32_t)getpid()), procpath__own_root(&pp), \
+		    r = procpath_cache__resolve(&pc, &pp, NULL, path, out, sizeof(out)), \
+		    procpath__release(&pp), r)
+	snprintf(p, sizeof(p), "%s/ws/out/f1", tree);
+	snprintf(want, sizeof(want), "%s/scratch/f1", tree);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.hits, 1);
+	/* the link now points into the workspace */
+	snprintf(t, sizeof(t), "%s/ws/out", tree);
+	ASSERT_EQ_INT(unlink(t), 0);
+	ASSERT_EQ_INT(symlink("build", t), 0);
+	snprintf(want, sizeof(want), "%s/ws/build/f1", tree);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.hits, 1);
+	/* the directory it led to is renamed: the old name names nothing */
+	snprintf(t, sizeof(t), "%s/ws/build", tree);
+	snprintf(want, sizeof(want), "%s/ws/built", tree);
+	ASSERT_EQ_INT(rename(t, want), 0);
+	ASSERT_EQ_INT(symlink("built", t), 0);          /* and build -> built */
+	snprintf(want, sizeof(want), "%s/ws/built/f1", tree);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.hits, 1);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_INT(pc.hits, 2);
+	/* a directory spelled without links, moved out and replaced by a link
+	 * to where it went: the same directory, a different place */
+	snprintf(p, sizeof(p), "%s/ws/built/f2", tree);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_INT(pc.hits, 3);
+	snprintf(t, sizeof(t), "%s/ws/built", tree);
+	snprintf(want, sizeof(want), "%s/scratch/built", tree);
+	ASSERT_EQ_INT(rename(t, want), 0);
+	ASSERT_EQ_INT(symlink(want, t), 0);
+	snprintf(want, sizeof(want), "%s/scratch/built/f2", tree);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.hits, 3);
+#undef CRES
+	procpath_cache__free(&pc);
+	test__rmtree(tree);
+}

@@ -283,6 +283,53 @@ static __always_inline __u32 put_path(char *data, __u32 off, __u64 uptr, int dfd
 	return off + d;
 }
 
+/* See struct aw_root. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aw_root);
+} collector_root SEC(".maps");
+
+static __always_inline void task_root(struct aw_root *r)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+
+	r->mnt = (__u64)BPF_CORE_READ(t, fs, root.mnt);
+	r->dentry = (__u64)BPF_CORE_READ(t, fs, root.dentry);
+}
+
+/*
+ * Is the current task rooted where the collector is?  Then its paths mean
+ * what they mean to the collector, which can look them up as they are,
+ * not through /proc/PID/root (a chroot, a container or the collector's
+ * own private namespace make them mean something else).
+ */
+static __always_inline bool own_root(void)
+{
+	struct aw_root *c, r;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&collector_root, &zero);
+	if (!c || !c->mnt)
+		return false;
+	task_root(&r);
+	return r.mnt == c->mnt && r.dentry == c->dentry;
+}
+
+/* The collector's probe unlink at start: note its root. */
+static __always_inline void note_collector_root(void)
+{
+	struct aw_config *cfg = get_config();
+	struct aw_root r;
+	__u32 zero = 0;
+
+	if (!cfg || (bpf_get_current_pid_tgid() >> 32) != cfg->collector_tgid)
+		return;
+	task_root(&r);
+	bpf_map_update_elem(&collector_root, &zero, &r, BPF_ANY);
+}
+
 static __always_inline int file_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -321,6 +368,8 @@ static __always_inline int file_exit(long ret)
 			 (c.op == AW_FILE_UNLINKAT && !(c.flags & AW_FILE_AT_REMOVEDIR))) &&
 	    breaker_step(id >> 32))
 		flags |= AW_FILE_BREAKER;
+	if (own_root())
+		flags |= AW_FILE_OWN_ROOT;
 	ev->flags = flags;
 	aw_barrier_var(off);
 	if (off > AW_FILE_DATA_MAX)
@@ -336,6 +385,7 @@ static __always_inline int file_exit(long ret)
 SEC("tp/syscalls/sys_enter_unlink")
 int handle_sys_enter_unlink(struct trace_event_raw_sys_enter *ctx)
 {
+	note_collector_root();
 	return file_enter(AW_FILE_UNLINK, AT_FDCWD, ARG(0), 0, 0, 0, 0);
 }
 

@@ -250,6 +250,8 @@ enum aw_file_op {
 #define AW_FILE_PROT_UNSTOPPED (1u << 8) /* a protected path the kernel could not stop
 					  * at (no bpf_send_signal): the collector
 					  * acts late */
+#define AW_FILE_OWN_ROOT     (1u << 9) /* the process's root is the collector's: its
+					* paths can be looked up as they are */
 
 /*
  * File event.  data[] holds path, dir, path2, dir2 (each *_len bytes with
@@ -344,6 +346,15 @@ _Static_assert(sizeof(struct aw_config) == 64, "aw_config size");
 #define AW_OFF_CGROUP2     (1u << 3) /* no cgroup v2 hierarchy to attach at */
 #define AW_OFF_CGROUP_SOCK (1u << 4) /* no cgroup connect/sendmsg hooks */
 #define AW_OFF_SIGNAL_TP   (1u << 5) /* no signal_generate hook */
+
+/* The collector's root directory as the kernel knows it (`collector_root`
+ * map), noted by the collector's own probe unlink at start: a session
+ * process with the same root (same mount, so the same mount namespace,
+ * and the same dentry) sees paths as the collector does. */
+struct aw_root {
+	__u64 mnt, dentry;
+};
+_Static_assert(sizeof(struct aw_root) == 16, "aw_root size");
 
 /* Mass-deletion breaker state per process (`breaker` map, key tgid). */
 struct aw_breaker {

@@ -22,6 +22,10 @@ if [ "$what" = test ] || [ "$what" = bench ] || [ "$what" = e2e ]; then
 		[ -n "$clang_rt" ] && [ -e "$clang_rt/libclang_rt.asan-$(uname -m).a" ] \
 		&& echo "$clang_rt/libclang_rt.asan-$(uname -m).a:libclang-rt-dev" \
 		|| echo "/nonexistent/libclang_rt.asan:libclang-rt-dev")"
+	# The escape tests hand a command to tmux, screen and at (rules/
+	# escapes.rules) and check it is held at its exec; ssh talks to a
+	# closed loopback port.  systemd-run comes with systemd.
+	need="$need tmux:tmux screen:screen at:at ssh:openssh-client"
 fi
 if [ "$what" = bench ]; then
 	# The peers make bench compares against: the Linux audit daemon with an

@@ -33,6 +33,7 @@
 #include "ocsf.h"
 #include "slog.h"
 #include "paths.h"
+#include "procpath.h"
 #include "procscan.h"
 #include "procsig.h"
 #include "proctable.h"
@@ -62,7 +63,11 @@ struct session {
 	uint32_t reason;
 	uint32_t sig_id;
 	char agent[AW_AGENT_LEN];
-	char *workspace;       /* the root's cwd when the session opened */
+	char *workspace;       /* the root's cwd when the session opened; follows a rename */
+	dev_t ws_dev;          /* ... the directory it was, to notice a rename */
+	ino_t ws_ino;
+	bool ws_known;
+	uint64_t ws_checked_ns; /* CLOCK_MONOTONIC of the last rename check */
 	uint64_t opened_ts;
 	uint64_t n_exec, n_file, n_net, n_exit;
 	bool root_exited;
@@ -174,6 +179,9 @@ struct collector {
 	struct lat_hist gate_lat;      /* allowed gated execs: kernel exec -> SIGCONT */
 	struct prom_hist gate_hist;    /* the same, for the metrics */
 	uint64_t ocsf_errors;
+	struct procpath pp;            /* the process whose event is being matched */
+	struct procpath_cache pcache;  /* directories of file events, resolved */
+	char rules_ws[PATH_MAX];       /* `set workspace`, symlinks resolved; "" if none */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -252,9 +260,55 @@ static struct session *session_learn(struct collector *c, const struct aw_sessio
 	memcpy(s->agent, ks->agent, sizeof(s->agent));
 	s->agent[sizeof(s->agent) - 1] = '\0';
 	s->workspace = workspace ? strdup(workspace) : NULL;
+	if (s->workspace) {
+		struct stat st;
+
+		if (stat(s->workspace, &st) == 0 && S_ISDIR(st.st_mode)) {
+			s->ws_dev = st.st_dev;
+			s->ws_ino = st.st_ino;
+			s->ws_known = true;
+		}
+	}
 	s->opened_ts = ts;
 	c->uc.sessions_opened++;
 	return s;
+}
+
+/*
+ * The workspace is a directory, not a name: when it (or a directory above
+ * it) is renamed while the agent runs, the files the agent deletes in it
+ * are still inside it, and the kernel names them by the new path.  The
+ * one cheap place to find the new name is the agent root's cwd, which is
+ * where the workspace came from; it is taken only if it is the same
+ * directory (device and inode).  Costs one stat while nothing moved; a
+ * storm of file events checks at most every 100 ms (force: now, for a
+ * decision that holds a process, like the breaker's).
+ */
+static void session_ws_follow(struct collector *c, struct session *s, bool force)
+{
+	char link[64], buf[PATH_MAX], *dup;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	struct stat st;
+	ssize_t n;
+
+	if (!s->ws_known || !s->workspace)
+		return;
+	if (!force && now - s->ws_checked_ns < 100000000ull)
+		return;
+	s->ws_checked_ns = now;
+	if (stat(s->workspace, &st) == 0 && st.st_dev == s->ws_dev && st.st_ino == s->ws_ino)
+		return;
+	snprintf(link, sizeof(link), "%s/%u/cwd", c->o->proc_root, s->root_pid);
+	if (stat(link, &st) || st.st_dev != s->ws_dev || st.st_ino != s->ws_ino)
+		return;
+	n = readlink(link, buf, sizeof(buf) - 1);
+	if (n <= 0 || buf[0] != '/')
+		return;
+	buf[n] = '\0';
+	if (strstr(buf, " (deleted)") || !(dup = strdup(buf)))
+		return;
+	free(s->workspace);
+	s->workspace = dup;
 }
 
 static const char *reason_name(uint32_t r)
@@ -1177,6 +1231,23 @@ static int load_environ(void *ctx, const char **env, size_t *len)
 	return l->env ? 0 : -ENOENT;
 }
 
+/* exec_ctx.resolve: paths as the (stopped, for a gated exec) process will
+ * see them, through its /proc/PID/root. */
+static int resolve_in_proc(void *ctx, const char *cwd, const char *path, unsigned flags,
+			   char *out, size_t len, bool *last_link)
+{
+	return procpath__resolve(ctx, cwd, path, flags, out, len, last_link);
+}
+
+/* The workspace rules see: `set workspace` (resolved at load), else the
+ * agent root's cwd as the kernel reported it (symlink-free already). */
+static const char *workspace_of(const struct collector *c, const struct session *s)
+{
+	if (c->rules_ws[0])
+		return c->rules_ws;
+	return s ? s->workspace : NULL;
+}
+
 static void match_exec(struct collector *c, const struct dexec *d, const struct session *s,
 		       const struct proc *p, const char *exe, const char *cwd, struct outcome *o)
 {
@@ -1206,7 +1277,7 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 	x.argv_len = d->argv.len;
 	x.argv_truncated = d->ev->flags & AW_EXEC_ARGV_TRUNC;
 	x.cwd = cwd;
-	x.workspace = ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) : s->workspace;
+	x.workspace = workspace_of(c, s);
 	x.agent = s->agent;
 	x.ancestors = anc;
 	x.n_ancestors = n ? n - 1 : 0;
@@ -1219,12 +1290,16 @@ static void match_exec(struct collector *c, const struct dexec *d, const struct 
 
 	x.load_env = load_environ;
 	x.env_ctx = &el;
+	procpath__init(&c->pp, c->o->proc_root, d->ev->hdr.pid);
+	x.resolve = resolve_in_proc;
+	x.resolve_ctx = &c->pp;
 	x.session_id = s->id;
 	x.now_ns = d->ev->hdr.ts;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	if (ruleset__match_exec(c->rules, c->rates, &x, &o->res) == 0)
 		o->matched = true;
 	prom_hist__observe(&c->eval_hist[EVAL_EXEC], now_ns(CLOCK_MONOTONIC) - t0);
+	procpath__release(&c->pp);
 	free(el.env);
 }
 
@@ -1509,6 +1584,8 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 				    d.argv.s, d.argv.len, d.ev->hdr.ts);
 	}
 	memset(&o, 0, sizeof(o));
+	if (s && c->rules)
+		session_ws_follow(c, s, true);
 	match_exec(c, &d, s, p, exe, cwd, &o);
 	if (s || (d.ev->flags & AW_EXEC_GATED))
 		plan_exec(c, &d, s, &o);
@@ -1817,11 +1894,27 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 
 /* Absolute form of a file event path: joined with the directory the kernel
  * resolved (dirfd or cwd) and normalised lexically. */
-static void abs_path(const struct dstr *path, const struct dstr *dir, char *out, size_t len)
+/*
+ * Where a file syscall's path led.  The kernel gives the path as passed
+ * and, for a relative one, the directory it was relative to (the cwd or
+ * the dirfd's, at the time of the call).  A single name in that directory
+ * is exact as it is: what unlink, rmdir and rename act on is the name
+ * itself, never what a link there points to.  Anything longer may go
+ * through symbolic links ("link/x", "/tmp/ws/link/x", "a/../b"), which are
+ * resolved in the process's root the way its lookup went (follow: the
+ * last component too, for truncate and open).  Resolving happens after
+ * the call, so a link changed in between misleads it; the kernel's
+ * directory for a dirfd or cwd never does.  *unresolved: out holds only
+ * the lexical form.
+ */
+static void file_path(struct collector *c, const struct dstr *path, const struct dstr *dir,
+		      bool follow, char *out, size_t len, bool *unresolved)
 {
-	char pbuf[AW_PATH_MAX + 1], dbuf[AW_PATH_MAX + 1];
+	char pbuf[AW_PATH_MAX + 1], dbuf[AW_PATH_MAX + 1], res[AW_PATH_MAX];
+	const char *d = NULL;
 
 	out[0] = '\0';
+	*unresolved = false;
 	if (!path->s || path->len >= sizeof(pbuf))
 		return;
 	memcpy(pbuf, path->s, path->len);
@@ -1830,9 +1923,23 @@ static void abs_path(const struct dstr *path, const struct dstr *dir, char *out,
 	if (dir->s && dir->len < sizeof(dbuf)) {
 		memcpy(dbuf, dir->s, dir->len);
 		dbuf[dir->len] = '\0';
+		d = dbuf[0] == '/' ? dbuf : NULL;
 	}
-	if (path_join_normalize(dbuf[0] ? dbuf : NULL, pbuf, out, len) < 0 && pbuf[0] != '/')
-		out[0] = '\0';
+	if (path_join_normalize(d, pbuf, out, len) < 0) {
+		if (pbuf[0] != '/')
+			out[0] = '\0';
+		return;
+	}
+	if (!follow && d && pbuf[0] && !strchr(pbuf, '/') && strcmp(pbuf, ".") && strcmp(pbuf, ".."))
+		return;
+	if (pbuf[0] != '/' && !d)
+		return;
+	if ((follow ? procpath__resolve(&c->pp, d, pbuf, PATH_RESOLVE_FOLLOW, res, sizeof(res), NULL) :
+		      procpath_cache__resolve(&c->pcache, &c->pp, d, pbuf, res, sizeof(res))) < 0) {
+		*unresolved = true;
+		return;
+	}
+	snprintf(out, len, "%s", res);
 }
 
 /*
@@ -1898,10 +2005,9 @@ static void enforce_file(struct collector *c, const struct dfile *d, const struc
  * Anything else waits for a human, and is killed if nobody answers.
  */
 static void breaker_tripped(struct collector *c, const struct dfile *d, const struct session *s,
-			    const struct proc *p, const char *path, struct outcome *o)
+			    const struct proc *p, const char *path, bool unresolved, struct outcome *o)
 {
-	const char *ws = c->rules && ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) :
-			 s ? s->workspace : NULL;
+	const char *ws = workspace_of(c, s);
 	uint32_t pid = d->ev->hdr.pid;
 	uint64_t start = norm_start(c, d->ev->hdr.start);
 	struct rule_hit *h;
@@ -1910,7 +2016,9 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 	c->vc.breaker_trips++;
 	/* The record says what the trip led to, even when it led nowhere:
 	 * a reviewer sees every time the breaker fired. */
-	if (c->o->monitor || (ws && path[0] && path_is_under(path, ws) && strcmp(path, ws))) {
+	/* A path that could not be resolved is not known to be inside. */
+	if (c->o->monitor ||
+	    (ws && path[0] && !unresolved && path_is_under(path, ws) && strcmp(path, ws))) {
 		sensor__breaker_set(c->sensor, pid, AW_BREAKER_EXEMPT);
 		signal_proc(c, pid, start, SIGCONT);
 		o->breaker = c->o->monitor ? "resumed (monitor mode)" :
@@ -1994,6 +2102,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	struct dfile d;
 	const char *err;
 	struct outcome o;
+	bool follow, unres1, unres2;
 
 	if (decode_file(data, size, &d)) {
 		c->uc.decode_errors++;
@@ -2001,11 +2110,21 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	}
 	s = session_for(c, d.ev->hdr.session_id);
 	p = proc_of(c, &d.ev->hdr);
-	abs_path(&d.path, &d.dir, p1, sizeof(p1));
-	abs_path(&d.path2, &d.dir2, p2, sizeof(p2));
+	/* truncate and open(O_TRUNC) act on what a link points to (an open
+	 * with O_NOFOLLOW fails on a link); the rest on the name. */
+	follow = d.ev->op == AW_FILE_TRUNCATE ||
+		 (d.ev->op == AW_FILE_OPEN_TRUNC && !(d.ev->open_flags & O_NOFOLLOW));
+	procpath__init(&c->pp, c->o->proc_root, d.ev->hdr.pid);
+	if (d.ev->flags & AW_FILE_OWN_ROOT)
+		procpath__own_root(&c->pp);
+	file_path(c, &d.path, &d.dir, follow, p1, sizeof(p1), &unres1);
+	file_path(c, &d.path2, &d.dir2, false, p2, sizeof(p2), &unres2);
+	procpath__release(&c->pp);
 	err = errno_name(d.ev->result, eb, sizeof(eb));
 	if (s)
 		s->n_file++;
+	if (s && (c->rules || (d.ev->flags & AW_FILE_BREAKER)))
+		session_ws_follow(c, s, d.ev->flags & AW_FILE_BREAKER);
 	memset(&o, 0, sizeof(o));
 	if (c->rules && s) {
 		struct file_ctx x = {0};
@@ -2014,7 +2133,9 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		x.path = p1[0] ? p1 : NULL;
 		x.path2 = p2[0] ? p2 : NULL;
 		x.cwd = p ? p->cwd : NULL;
-		x.workspace = ruleset__workspace(c->rules) ? ruleset__workspace(c->rules) : s->workspace;
+		x.unresolved = unres1;
+		x.unresolved2 = unres2;
+		x.workspace = workspace_of(c, s);
 		x.agent = s->agent;
 		x.exe = p ? p->exe : NULL;
 		x.session_id = s->id;
@@ -2041,7 +2162,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		c->vc.protected_stops++;
 	}
 	if (d.ev->flags & AW_FILE_BREAKER)
-		breaker_tripped(c, &d, s, p, p1, &o);
+		breaker_tripped(c, &d, s, p, p1, unres1, &o);
 	if (c->text) {
 		text_head(c, &d.ev->hdr, s, "file", C_YELLOW);
 		fprintf(c->out, "%s ", file_op_name(d.ev->op));
@@ -2753,6 +2874,24 @@ out:
  * kernel knobs fit, make it current.  A failed reload keeps the old rules
  * (and the old kernel knobs) in force; err says why.
  */
+
+/* `set workspace` as the kernel will name it in events: with its symlinks
+ * resolved (as they are now; a path that does not exist stays as given). */
+static void set_rules_ws(struct collector *c)
+{
+	const char *ws = c->rules ? ruleset__workspace(c->rules) : NULL;
+	struct procpath pp;
+
+	c->rules_ws[0] = '\0';
+	if (!ws)
+		return;
+	procpath__init(&pp, c->o->proc_root, (uint32_t)getpid());
+	if (procpath__resolve(&pp, NULL, ws, PATH_RESOLVE_FOLLOW, c->rules_ws,
+			      sizeof(c->rules_ws), NULL) < 0)
+		snprintf(c->rules_ws, sizeof(c->rules_ws), "%s", ws);
+	procpath__release(&pp);
+}
+
 static int load_rules(struct collector *c, char *err, size_t errlen)
 {
 	struct ruleset *rs;
@@ -2780,6 +2919,7 @@ static int load_rules(struct collector *c, char *err, size_t errlen)
 	}
 	ruleset__free(c->rules);
 	c->rules = rs;
+	set_rules_ws(c);
 	return 0;
 }
 
@@ -3786,6 +3926,7 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		goto cleanup;
 	if ((err = agentset__kernel_entries(c->agents, push_name, c)))
 		goto cleanup;
+	procpath_cache__init(&c->pcache);
 	c->rates = ratetab__new(0);
 	if (!c->rates) {
 		err = -ENOMEM;
@@ -3979,6 +4120,7 @@ cleanup:
 	agentset__free(c->agents);
 	ruleset__free(c->rules);
 	ratetab__free(c->rates);
+	procpath_cache__free(&c->pcache);
 	for (size_t i = 0; i < c->n_net_rule_ids; i++)
 		free(c->net_rule_ids[i]);
 	for (size_t i = 0; i < RECENT_MAX; i++)

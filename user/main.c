@@ -22,7 +22,9 @@
 #include "json.h"
 #include "jsonr.h"
 #include "logquery.h"
+#include "paths.h"
 #include "probe.h"
+#include "procpath.h"
 #include "procscan.h"
 #include "rules.h"
 #include "watch.h"
@@ -848,6 +850,12 @@ static int rules_test(int argc, char **argv, bool json)
 	return failed ? 1 : 0;
 }
 
+static int rules_match_resolve(void *ctx, const char *cwd, const char *path, unsigned flags,
+			       char *out, size_t len, bool *last_link)
+{
+	return procpath__resolve(ctx, cwd, path, flags, out, len, last_link);
+}
+
 static int rules_match(int argc, char **argv, bool json)
 {
 	static const struct option opts[] = {
@@ -860,7 +868,8 @@ static int rules_match(int argc, char **argv, bool json)
 		{ 0 },
 	};
 	const char *dir = default_rules_dir(), *cwd = NULL, *ws = NULL, *agent = NULL, *exe = NULL;
-	char envbuf[16384], argvbuf[AW_ARGV_MAX], cwdbuf[PATH_MAX];
+	char envbuf[16384], argvbuf[AW_ARGV_MAX], cwdbuf[PATH_MAX], cwdres[PATH_MAX], wsres[PATH_MAX];
+	struct procpath pp;
 	size_t envlen = 0, argvlen = 0, i;
 	struct match_result res;
 	struct exec_ctx x = {0};
@@ -910,6 +919,18 @@ static int rules_match(int argc, char **argv, bool json)
 	rs = load_ruleset(dir, json);
 	if (!rs)
 		return 1;
+	/* As the collector would see this command run here: the kernel
+	 * names the cwd and the workspace without symlinks, and operands
+	 * are resolved on this machine's filesystem. */
+	procpath__init(&pp, "/proc", (uint32_t)getpid());
+	if (cwd[0] == '/' && procpath__resolve(&pp, NULL, cwd, PATH_RESOLVE_FOLLOW, cwdres,
+					       sizeof(cwdres), NULL) >= 0)
+		cwd = cwdres;
+	if (ws && ws[0] == '/' && procpath__resolve(&pp, NULL, ws, PATH_RESOLVE_FOLLOW, wsres,
+						    sizeof(wsres), NULL) >= 0)
+		ws = wsres;
+	x.resolve = rules_match_resolve;
+	x.resolve_ctx = &pp;
 	x.exe = exe ? exe : argv[optind];
 	x.filename = argv[optind];
 	x.argv = argvbuf;
@@ -920,6 +941,7 @@ static int rules_match(int argc, char **argv, bool json)
 	x.env = envlen ? envbuf : NULL;
 	x.env_len = envlen;
 	ruleset__match_exec(rs, NULL, &x, &res);
+	procpath__release(&pp);
 	if (json) {
 		struct jsonw *w = jsonw__new();
 		size_t n = res.n_hits < RULE_HITS_MAX ? res.n_hits : RULE_HITS_MAX;

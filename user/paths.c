@@ -139,3 +139,168 @@ const char *path_basename(const char *path)
 		;
 	return p == path ? last : last + 1;
 }
+
+/* ---- resolution ---------------------------------------------------------- */
+
+/* The walk: res is where it is (absolute, normalized, every component a
+ * real directory but possibly the last), rest what is left to walk. */
+struct rwalk {
+	char res[PATH_MAX];
+	size_t rlen;
+	char rest[2 * PATH_MAX];
+	size_t pos, len;                /* rest[pos..len) is still to walk */
+};
+
+static void res_pop(struct rwalk *w)
+{
+	while (w->rlen > 1 && w->res[w->rlen - 1] != '/')
+		w->rlen--;
+	if (w->rlen > 1)
+		w->rlen--;
+	w->res[w->rlen] = '\0';
+}
+
+static int res_push(struct rwalk *w, const char *c, size_t n)
+{
+	size_t sep = w->rlen > 1;
+
+	if (w->rlen + sep + n >= sizeof(w->res))
+		return -ENAMETOOLONG;
+	if (sep)
+		w->res[w->rlen++] = '/';
+	memcpy(w->res + w->rlen, c, n);
+	w->rlen += n;
+	w->res[w->rlen] = '\0';
+	return 0;
+}
+
+/* rest becomes target, '/', then what was left after the link. */
+static int rest_splice(struct rwalk *w, const char *target, size_t tn)
+{
+	size_t left = w->len - w->pos, sep = left ? 1 : 0;
+
+	if (tn + sep + left >= sizeof(w->rest))
+		return -ENAMETOOLONG;
+	memmove(w->rest + tn + sep, w->rest + w->pos, left);
+	memcpy(w->rest, target, tn);
+	if (sep)
+		w->rest[tn] = '/';
+	w->len = tn + sep + left;
+	w->rest[w->len] = '\0';
+	w->pos = 0;
+	return 0;
+}
+
+static int resolve_walk(struct rwalk *w, const struct path_fs *fs, bool follow_last,
+			bool *last_link)
+{
+	char target[PATH_MAX];
+	unsigned links = 0;
+	bool missing = false;
+	int n, err;
+
+	for (;;) {
+		const char *c;
+		size_t cn, e;
+		bool last;
+
+		while (w->pos < w->len && w->rest[w->pos] == '/')
+			w->pos++;
+		if (w->pos >= w->len)
+			return 0;
+		c = w->rest + w->pos;
+		for (e = w->pos; e < w->len && w->rest[e] != '/'; e++)
+			;
+		cn = e - w->pos;
+		w->pos = e;
+		for (; e < w->len && w->rest[e] == '/'; e++)
+			;
+		last = e == w->len;
+		if (cn == 1 && c[0] == '.')
+			continue;
+		if (cn == 2 && c[0] == '.' && c[1] == '.') {
+			/* res holds no link (but a last one, and this is not
+			 * last), so its parent is the physical one. */
+			res_pop(w);
+			continue;
+		}
+		/* c points into rest, which res_push does not touch. */
+		if ((err = res_push(w, c, cn)))
+			return err;
+		if (missing)
+			continue;
+		n = fs->readlink(fs->ctx, w->res, target, sizeof(target));
+		if (n == -EINVAL)
+			continue;
+		if (n == -ENOENT || n == -ENOTDIR || n == 0) {
+			/* An empty link fails the kernel's lookup too (ENOENT). */
+			missing = true;
+			continue;
+		}
+		if (n < 0)
+			return n;
+		if ((size_t)n >= sizeof(target))
+			return -ENAMETOOLONG;
+		if (last && !follow_last) {
+			if (last_link)
+				*last_link = true;
+			return 0;
+		}
+		if (++links > PATH_MAXSYMLINKS)
+			return -ELOOP;
+		res_pop(w);
+		if (n > 0 && target[0] == '/') {
+			w->rlen = 1;
+			strcpy(w->res, "/");
+		}
+		if ((err = rest_splice(w, target, (size_t)n)))
+			return err;
+	}
+}
+
+int path_resolve(const struct path_fs *fs, const char *cwd, const char *path, unsigned flags,
+		 char *out, size_t outlen, bool *last_link)
+{
+	struct rwalk w;
+	size_t pl;
+	int err;
+
+	if (last_link)
+		*last_link = false;
+	if (out && outlen)
+		out[0] = '\0';
+	if (!path || !path[0])
+		return -EINVAL;
+	if (path[0] != '/' && (!cwd || cwd[0] != '/'))
+		return -EINVAL;
+	/* The lexical form first: what a failure leaves in out. */
+	err = path_join_normalize(cwd, path, out, outlen);
+	if (err == -EINVAL)
+		return err;
+	if (path[0] == '/') {
+		strcpy(w.res, "/");
+		w.rlen = 1;
+	} else {
+		int r = path_join_normalize(NULL, cwd, w.res, sizeof(w.res));
+
+		if (r < 0)
+			return r;
+		w.rlen = (size_t)r;
+	}
+	pl = strlen(path);
+	if (pl >= sizeof(w.rest))
+		return -ENAMETOOLONG;
+	memcpy(w.rest, path, pl + 1);
+	w.pos = 0;
+	w.len = pl;
+	err = resolve_walk(&w, fs, (flags & PATH_RESOLVE_FOLLOW) || path[pl - 1] == '/', last_link);
+	if (err) {
+		if (last_link)
+			*last_link = false;
+		return err;
+	}
+	if (!out || w.rlen >= outlen)
+		return -ENAMETOOLONG;
+	memcpy(out, w.res, w.rlen + 1);
+	return (int)w.rlen;
+}

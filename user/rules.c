@@ -1852,6 +1852,25 @@ static int parse_set_line(struct parser *P)
 	return perr(P, P->w[1].col, "expected mode or workspace, got '%s'", shown(P, 1, sb, sizeof(sb)));
 }
 
+/* `links nofollow`: the command acts on a symbolic link operand itself
+ * (rm, mv), so a link is not also judged by what it points to. */
+static int parse_links(struct parser *P)
+{
+	int err;
+
+	if ((err = one_arg(P, 1, "nofollow")))
+		return err;
+	if (!weq(P, 1, "nofollow"))
+		return perr(P, P->w[1].col, "expected nofollow");
+	if (P->cur->kind != RK_EXEC)
+		return perr(P, P->w[0].col, "'links' can never matter in a %s rule (it is about "
+			    "exec path operands)", P->cur->kind == RK_NET ? "net" : "file");
+	if (P->cur->links_nofollow)
+		return perr(P, P->w[0].col, "expected one 'links' per rule");
+	P->cur->links_nofollow = true;
+	return 0;
+}
+
 static int parse_property(struct parser *P)
 {
 	char sb[48];
@@ -1872,6 +1891,8 @@ static int parse_property(struct parser *P)
 	}
 	if (weq(P, 0, "value-options"))
 		return parse_valopts(P);
+	if (weq(P, 0, "links"))
+		return parse_links(P);
 	if (weq(P, 0, "block") || weq(P, 0, "allow"))
 		return parse_test(P, weq(P, 0, "block"));
 	if (weq(P, 0, "not")) {
@@ -1882,7 +1903,7 @@ static int parse_property(struct parser *P)
 	if (pred_lookup(P, 0))
 		return parse_pred(P, 0, false);
 	return perr(P, P->w[0].col, "expected a rule property (action, severity, message, mode, "
-		    "value-options, block, allow, not, or a predicate such as binary), got '%s'",
+		    "value-options, links, block, allow, not, or a predicate such as binary), got '%s'",
 		    shown(P, 0, sb, sizeof(sb)));
 }
 

@@ -91,6 +91,16 @@ struct exec_ctx {
 	 * block stays the caller's. */
 	int (*load_env)(void *ctx, const char **env, size_t *len);
 	void *env_ctx;
+	/* Or NULL: path operands are taken lexically (inline tests do).  The
+	 * collector's resolves a path the way the process's own lookup will:
+	 * path (absolute, or relative to cwd, which is then non-NULL) with
+	 * every symbolic link followed, the last component only with
+	 * PATH_RESOLVE_FOLLOW or a trailing '/'; the contract of
+	 * path_resolve() in paths.h.  Called only for the operands a target
+	 * predicate looks at, at most twice each per match. */
+	int (*resolve)(void *ctx, const char *cwd, const char *path, unsigned flags, char *out,
+		       size_t len, bool *last_link);
+	void *resolve_ctx;
 	uint64_t session_id;
 	uint64_t now_ns;        /* any monotonic clock: only differences count */
 };
@@ -110,6 +120,9 @@ struct net_ctx {
 struct file_ctx {
 	int op;
 	const char *path, *path2;
+	/* The collector could not resolve the symlinks in path (path2): it
+	 * is lexical, and counts as outside the workspace. */
+	bool unresolved, unresolved2;
 	const char *cwd, *workspace, *agent, *exe;
 	uint64_t session_id, now_ns;
 };

@@ -152,6 +152,7 @@ struct rule {
 	struct rtest *tests;
 	size_t n_tests;
 	uint64_t rate_key;          /* hash of the id: survives a reload */
+	bool links_nofollow;        /* `links nofollow`: a link operand is judged where it is */
 };
 
 struct rlist {

@@ -24,8 +24,13 @@ enum fire { NOFIRE, FIRE, FIRE_TRUNC };
 
 /* An operand's path, resolved once per event (word index < PREP_WORDS). */
 struct oppath {
-	uint32_t off;           /* into paths */
+	uint32_t off;           /* into paths: where the operand is (a link: the link) */
+	uint32_t off2;          /* into paths: what a link operand points to */
 	uint8_t state;          /* 0 not yet, 1 a path, 2 not a path */
+	uint8_t state2;         /* 0 not yet, 1 off2 holds it, 2 nothing to follow */
+	bool link;              /* the last component is a symbolic link */
+	bool unresolved;        /* resolve failed: off holds the lexical form */
+	bool target_unresolved; /* following the link failed */
 };
 
 /*
@@ -63,6 +68,7 @@ struct prep {
 	size_t env_len;
 	bool home_from_env;
 	size_t paths_used;
+	bool target_unresolved;         /* per rule: {target} could not be resolved */
 	/* exec and file */
 	const char *cwd_in, *ws_in;
 	bool cwd_ready, cwd_ok;         /* lazy: cwd */
@@ -463,14 +469,36 @@ static bool path_pred(struct prep *c, const struct pred *p, const char *P)
 }
 
 /*
+ * An operand path that could not be resolved (a loop of links, a link
+ * that changed under the walk, a path through /proc's magic links) is
+ * suspicious, not safe: it counts as outside the workspace, and never as
+ * inside it.  Other predicates see its lexical form.
+ */
+static bool path_pred_op(struct prep *c, const struct pred *p, const char *P, bool unresolved)
+{
+	if (unresolved && p->tk == TK_OUTSIDE_WS)
+		return prep_ws(c);
+	if (unresolved && p->tk == TK_INSIDE_WS)
+		return false;
+	return path_pred(c, p, P);
+}
+
+/*
  * An operand as an absolute path: "~" and "~/x" are the home directory
  * (the shell would have expanded them; a literal one is still meant so),
- * a relative one is taken from the cwd.  URLs are not paths.
+ * a relative one is taken from the cwd.  URLs are not paths.  With a
+ * resolver (the collector's), symbolic links are followed as the
+ * process's own lookup will (flags: PATH_RESOLVE_FOLLOW for the last
+ * component too); *link says the last component is a link left
+ * unfollowed, *unresolved that out holds only the lexical form.
  */
-static bool resolve_operand(struct prep *c, const struct cmdword *w, char *out, size_t len)
+static bool resolve_operand(struct prep *c, const struct cmdword *w, unsigned flags, char *out,
+			    size_t len, bool *link, bool *unresolved)
 {
-	char buf[AW_PATH_MAX];
+	char buf[AW_PATH_MAX], res[AW_PATH_MAX];
+	const char *raw = buf, *cwd = NULL;
 
+	*link = *unresolved = false;
 	if (w->n == 0 || w->n >= sizeof(buf) || memchr(w->p, '\0', w->n))
 		return false;
 	memcpy(buf, w->p, w->n);
@@ -479,13 +507,26 @@ static bool resolve_operand(struct prep *c, const struct cmdword *w, char *out, 
 		return false;
 	if (buf[0] == '~' && (buf[1] == '\0' || buf[1] == '/')) {
 		prep_home(c);
-		return snprintf(c->scratch, sizeof(c->scratch), "%s/%s", c->home, buf + 1) <
-			       (int)sizeof(c->scratch) &&
-		       path_join_normalize(NULL, c->scratch, out, len) >= 0;
+		if (snprintf(c->scratch, sizeof(c->scratch), "%s/%s", c->home, buf + 1) >=
+		    (int)sizeof(c->scratch))
+			return false;
+		raw = c->scratch;
+	} else if (buf[0] != '/') {
+		if (!prep_cwd(c))
+			return false;
+		cwd = c->cwd;
 	}
-	if (buf[0] != '/' && !prep_cwd(c))
+	if (path_join_normalize(cwd, raw, out, len) < 0)
 		return false;
-	return path_join_normalize(c->cwd, buf, out, len) >= 0;
+	if (!c->x->resolve)
+		return true;
+	if (c->x->resolve(c->x->resolve_ctx, cwd, raw, flags, res, sizeof(res), link) < 0) {
+		*link = false;
+		*unresolved = true;
+		return true;
+	}
+	snprintf(out, len, "%s", res);
+	return true;
 }
 
 /* ---- exec predicates ---------------------------------------------------- */
@@ -608,46 +649,121 @@ static bool match_regex(struct prep *c, const struct pred *p)
 	return regexec(p->re, c->joined, 0, NULL, 0) == 0;
 }
 
-/*
- * Word wi as a path (resolve_operand), or NULL.  Several rules, and
- * several predicates of one rule, look at the same operands, so the
- * result is kept in the prep; tmp is used past what the prep holds.
- */
-static const char *operand_path(struct prep *c, size_t wi, char *tmp)
+/* Keep s in the prep's path store; its offset, or -1 when full. */
+static int64_t paths_keep(struct prep *c, const char *s)
 {
-	struct oppath *o = wi < PREP_WORDS ? &c->oppath[wi] : NULL;
-	size_t n;
+	size_t n = strlen(s) + 1, off = c->paths_used;
 
-	if (o && o->state)
-		return o->state == 1 ? c->paths + o->off : NULL;
-	if (!resolve_operand(c, &c->cl.w[wi], tmp, AW_PATH_MAX)) {
-		if (o)
-			o->state = 2;
-		return NULL;
-	}
-	n = strlen(tmp) + 1;
-	if (!o || n > sizeof(c->paths) - c->paths_used)
-		return tmp;
-	memcpy(c->paths + c->paths_used, tmp, n);
-	o->off = (uint32_t)c->paths_used;
-	o->state = 1;
+	if (n > sizeof(c->paths) - off)
+		return -1;
+	memcpy(c->paths + off, s, n);
 	c->paths_used += n;
-	return c->paths + o->off;
+	return (int64_t)off;
 }
 
-static bool match_target_ops(struct prep *c, const struct pred *p, const size_t *ops, size_t n,
-			     bool record)
+/* One operand as paths: where it is, and what a link operand points to. */
+struct opres {
+	const char *path, *target;
+	bool unresolved;
+};
+
+/*
+ * Word wi as paths (resolve_operand), or false.  Several rules, and
+ * several predicates of one rule, look at the same operands, so the
+ * results are kept in the prep; tmp and tmp2 are used past what the prep
+ * holds.  The target of a link operand is worked out only for a rule that
+ * asks (want_target: rules without `links nofollow`).
+ */
+static bool operand_paths(struct prep *c, size_t wi, bool want_target, char *tmp, char *tmp2,
+			  struct opres *r)
 {
-	char tmp[AW_PATH_MAX];
-	const char *abs;
+	struct oppath *o = wi < PREP_WORDS ? &c->oppath[wi] : NULL;
+	bool link, unres, l2, u2 = false;
+	int64_t off;
+
+	r->path = r->target = NULL;
+	r->unresolved = false;
+	if (o && o->state == 2)
+		return false;
+	if (o && o->state == 1) {
+		r->path = c->paths + o->off;
+		unres = o->unresolved;
+		link = o->link;
+	} else {
+		if (!resolve_operand(c, &c->cl.w[wi], 0, tmp, AW_PATH_MAX, &link, &unres)) {
+			if (o)
+				o->state = 2;
+			return false;
+		}
+		r->path = tmp;
+		if (o && (off = paths_keep(c, tmp)) >= 0) {
+			o->off = (uint32_t)off;
+			o->state = 1;
+			o->link = link;
+			o->unresolved = unres;
+			r->path = c->paths + off;
+		}
+	}
+	r->unresolved = unres;
+	if (!want_target || !link)
+		return true;
+	if (o && o->state2) {
+		r->target = o->state2 == 1 ? c->paths + o->off2 : NULL;
+		r->unresolved = o->target_unresolved;
+		return true;
+	}
+	/* A link that leads somewhere unresolvable is as suspicious as an
+	 * unresolvable path: its lexical form tells nothing. */
+	if (resolve_operand(c, &c->cl.w[wi], PATH_RESOLVE_FOLLOW, tmp2, AW_PATH_MAX, &l2, &u2) &&
+	    !u2)
+		r->target = tmp2;
+	r->unresolved = u2;
+	if (o && !r->target) {
+		o->state2 = 2;
+		o->target_unresolved = u2;
+	} else if (o && (off = paths_keep(c, tmp2)) >= 0) {
+		o->off2 = (uint32_t)off;
+		o->state2 = 1;
+		o->target_unresolved = false;
+		r->target = c->paths + off;
+	}
+	return true;
+}
+
+/* Word wi as the path where it is, or NULL (for {target} by default). */
+static const char *operand_path(struct prep *c, size_t wi, char *tmp)
+{
+	struct opres r;
+
+	return operand_paths(c, wi, false, tmp, NULL, &r) ? r.path : NULL;
+}
+
+/*
+ * Some operand satisfies p: where it is, or, for a symbolic link operand
+ * of a rule without `links nofollow`, where it points (cat, cp and chmod
+ * act on what a link points to; rm and mv on the link itself).
+ */
+static bool match_target_ops(struct prep *c, const struct rule *rule, const struct pred *p,
+			     const size_t *ops, size_t n, bool record)
+{
+	char tmp[AW_PATH_MAX], tmp2[AW_PATH_MAX];
+	struct opres o;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (!(abs = operand_path(c, ops[i], tmp)))
+		const char *hit = NULL;
+
+		if (!operand_paths(c, ops[i], !rule->links_nofollow, tmp, tmp2, &o))
 			continue;
-		if (path_pred(c, p, abs)) {
-			if (record)
-				strcpy(c->target, abs);
+		if (path_pred_op(c, p, o.path, o.unresolved))
+			hit = o.path;
+		else if (o.target && path_pred(c, p, o.target))
+			hit = o.target;
+		if (hit) {
+			if (record) {
+				strcpy(c->target, hit);
+				c->target_unresolved = o.unresolved;
+			}
 			return true;
 		}
 	}
@@ -679,6 +795,7 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 	bool unknown = false, have_sub = false;
 
 	c->target[0] = '\0';
+	c->target_unresolved = false;
 	if (r->n_valopts) {
 		n_ops = cmdline_operands(&c->cl, &vo, c->ops_rule, c->cl.n);
 		ops = c->ops_rule;
@@ -723,7 +840,7 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 			v = match_regex(c, p);
 			break;
 		case P_TARGET:
-			v = match_target_ops(c, p, ops + sub_end, n_ops - sub_end, !p->neg);
+			v = match_target_ops(c, r, p, ops + sub_end, n_ops - sub_end, !p->neg);
 			break;
 		case P_RATE:
 			continue;       /* last, below */
@@ -850,6 +967,7 @@ static enum fire eval_file(struct prep *c, const struct rule *r)
 	size_t i, k;
 
 	c->target[0] = '\0';
+	c->target_unresolved = false;
 	for (i = 0; i < r->n_preds; i++) {
 		const struct pred *p = &r->preds[i];
 		bool v = false;
@@ -866,10 +984,13 @@ static enum fire eval_file(struct prep *c, const struct rule *r)
 			break;
 		case P_TARGET:
 			for (k = 0; k < 2 && !v; k++)
-				if (c->fpath_ok[k] && path_pred(c, p, c->fpath[k])) {
+				if (c->fpath_ok[k] &&
+				    path_pred_op(c, p, c->fpath[k], k ? c->f->unresolved2 : c->f->unresolved)) {
 					v = true;
-					if (!p->neg)
+					if (!p->neg) {
 						strcpy(c->target, c->fpath[k]);
+						c->target_unresolved = k ? c->f->unresolved2 : c->f->unresolved;
+					}
 				}
 			break;
 		case P_RATE:
@@ -939,8 +1060,9 @@ static void out_binary(struct out_buf *o, const struct prep *c)
 static void render(struct prep *c, const struct rule *r, bool trunc, char *buf, size_t len)
 {
 	const char *t = r->message ? r->message : c->kind == RK_EXEC ? "{rule}: {cmdline}" : "{rule}: {target}";
-	const char *note = " (argv truncated)";
-	struct out_buf o = { buf, len - (trunc ? strlen(note) : 0), 0 };
+	const char *note = trunc ? " (argv truncated)" : c->target_unresolved ?
+			   " (a symbolic link in the path could not be resolved)" : NULL;
+	struct out_buf o = { buf, len - (note ? strlen(note) : 0), 0 };
 
 	buf[0] = '\0';
 	while (*t) {
@@ -974,7 +1096,7 @@ static void render(struct prep *c, const struct rule *r, bool trunc, char *buf, 
 			out_str(&o, r->id);
 		t = close + 1;
 	}
-	if (trunc) {
+	if (note) {
 		o.len = len;
 		out_str(&o, note);
 	}

@@ -904,6 +904,12 @@ int sensor__open(const struct sensor_opts *o, sensor_event_fn fn, void *ctx,
 			pin_links(s);
 	}
 	report_reduced(s);
+
+	/* Let the unlink hook note our root (collector_root): an unlink of a
+	 * name procfs never has fails with no effect, and is not reported. */
+	if (unlink("/proc/agentwatch-root-probe") == 0)
+		fprintf(stderr, "agentwatch: the root probe unlink succeeded?\n");
+
 	*out = s;
 	return 0;
 cleanup:

@@ -2817,6 +2817,520 @@ def test_dotdot_path_out_of_the_workspace_is_caught():
     rec = aw.wait_for(lambda r: r.get("type") == "exec" and r.get("verdict") == "kill", "the kill")[0]
     eq(rec.get("argv"), ["/bin/rm", "-rf", "./../../sibling"], "the argv as the agent wrote it")
 
+
+# ---- symbolic links and renames ---------------------------------------------
+
+FIND = real("/usr/bin/find")
+
+LINK_RULES = """
+rule test-rm-outside
+  severity high
+  action kill
+  message "test rule: {agent} may not delete {target} outside {workspace}"
+  binary rm
+  links nofollow
+  flag -r|-R|--recursive
+  target outside-workspace
+
+rule test-find-delete-outside
+  severity high
+  action kill
+  message "test rule: {agent} may not find -delete {target} outside {workspace}"
+  binary find
+  flag -delete
+  target outside-workspace
+"""
+
+
+def _rcs(path):
+    """name=rc lines a fake agent appended, as a dict."""
+    with open(path) as f:
+        return dict(l.strip().split("=", 1) for l in f if "=" in l)
+
+
+def _exec_of(aw, argv, what):
+    return aw.wait_for(lambda r: r.get("type") == "exec" and r.get("argv") == argv, what)[0]
+
+
+def _rule_msg(rec, rule):
+    hits = [h for h in rec.get("rules") or [] if h.get("id") == rule]
+    check(hits, "rule %s fired on %s" % (rule, short(rec, 400)))
+    return hits[0].get("message", "")
+
+
+def test_symlink_out_of_the_workspace_is_judged_by_where_it_points():
+    """ws/out -> scratch, outside the workspace.  rm -rf out/, rm -rf out/*
+    and find out/ -delete would empty scratch: each is judged by where the
+    link points and killed before it runs.  rm out and rm -rf out remove
+    only the link, inside the workspace, and run."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    keep = ["keep%d" % i for i in range(3)]
+    for k in keep:
+        open(os.path.join(scratch, k), "w").close()
+    out = os.path.join(ws, "out")
+    os.symlink(scratch, out)
+    ctl = TMP.make("ctl")
+    rc, err = os.path.join(ctl, "rc"), os.path.join(ctl, "err")
+    agent = fake_agent("\n".join([
+        "/bin/rm -rf out/ 2>>%s; echo slash=$? >> %s" % (sq(err), sq(rc)),
+        "/bin/rm -rf out/* 2>>%s; echo glob=$? >> %s" % (sq(err), sq(rc)),
+        "%s out/ -delete 2>>%s; echo find=$? >> %s" % (FIND, sq(err), sq(rc)),
+        "/bin/rm out; echo rmlink=$? >> %s" % sq(rc),
+        "ln -s %s out" % sq(scratch),
+        "/bin/rm -rf out; echo rmrflink=$? >> %s" % sq(rc),
+        "exit 0"]))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(LINK_RULES)])
+    run_agent(agent, cwd=ws)
+    eq(_rcs(rc), {"slash": "137", "glob": "137", "find": "137", "rmlink": "0", "rmrflink": "0"},
+       "exit statuses (137: killed before it ran)")
+    eq(sorted(os.listdir(scratch)), keep, "everything in the link's target survived")
+    check(not os.path.lexists(out), "rm and rm -rf of the link itself removed it")
+    r = _exec_of(aw, ["/bin/rm", "-rf", "out/"], "rm -rf out/")
+    eq(r.get("verdict"), "kill", "rm -rf out/ verdict")
+    check("may not delete %s outside %s" % (scratch, ws) in _rule_msg(r, "test-rm-outside"),
+          "rm -rf out/ is judged as deleting %s: %r" % (scratch, r.get("rules")))
+    r = _exec_of(aw, ["/bin/rm", "-rf"] + ["out/" + k for k in keep], "rm -rf out/*")
+    eq(r.get("verdict"), "kill", "rm -rf out/* verdict")
+    check("may not delete %s/keep0 " % scratch in _rule_msg(r, "test-rm-outside"),
+          "rm -rf out/* is judged by where out/keep0 is: %r" % r.get("rules"))
+    r = _exec_of(aw, [FIND, "out/", "-delete"], "find out/ -delete")
+    eq(r.get("verdict"), "kill", "find out/ -delete verdict")
+    check("find -delete %s outside" % scratch in _rule_msg(r, "test-find-delete-outside"),
+          "find out/ -delete is judged by where out points: %r" % r.get("rules"))
+    for argv in (["/bin/rm", "out"], ["/bin/rm", "-rf", "out"]):
+        r = _exec_of(aw, argv, " ".join(argv))
+        eq((r.get("gated"), r.get("verdict"), r.get("rules")), (True, "allow", []),
+           "%s (the link itself, inside): gated, verdict, rules" % " ".join(argv))
+    killed = [r["pid"] for r in aw.records(lambda r: r.get("type") == "exec" and r.get("verdict") == "kill")]
+    eq(len(killed), 3, "three commands killed")
+    check(not aw.records(lambda r: r.get("type") == "file" and r.get("pid") in killed),
+          "the killed commands made no file syscall")
+
+
+def test_symlink_into_the_workspace_is_judged_inside():
+    """/tmp/.../into -> ws/build, a link outside the workspace into it.
+    rm -rf into/ empties ws/build: workspace content, so it runs, and its
+    file records name ws/build, where the files really were.  rm -rf into
+    would remove the link, which is outside: killed."""
+    ws = TMP.make("ws")
+    build = os.path.join(ws, "build")
+    os.mkdir(build)
+    for i in range(3):
+        open(os.path.join(build, "o%d" % i), "w").close()
+    outside = TMP.make("outside")
+    into = os.path.join(outside, "into")
+    os.symlink(build, into)
+    rc = os.path.join(TMP.make("ctl"), "rc")
+    agent = fake_agent("/bin/rm -rf %s/; echo slash=$? >> %s\n/bin/rm -rf %s; echo link=$? >> %s\nexit 0"
+                       % (sq(into), sq(rc), sq(into), sq(rc)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(LINK_RULES)])
+    run_agent(agent, cwd=ws)
+    eq(_rcs(rc), {"slash": "0", "link": "137"}, "exit statuses")
+    eq(os.listdir(build), [], "rm -rf into/ emptied the workspace's build")
+    check(os.path.islink(into), "the link outside the workspace survived")
+    r = _exec_of(aw, ["/bin/rm", "-rf", into + "/"], "rm -rf into/")
+    eq((r.get("verdict"), r.get("rules")), ("allow", []), "rm -rf into/: verdict, rules")
+    files = aw.wait_for(lambda x: x.get("type") == "file" and x.get("pid") == r["pid"]
+                        and x.get("op") == "unlinkat" and x.get("result") == 0,
+                        "the unlinks of rm -rf into/", count=3)
+    eq(sorted(x.get("path") for x in files), [os.path.join(build, "o%d" % i) for i in range(3)],
+       "file records name where the files were")
+    r = _exec_of(aw, ["/bin/rm", "-rf", into], "rm -rf into")
+    eq(r.get("verdict"), "kill", "rm -rf of the link outside the workspace")
+    check("may not delete %s outside" % into in _rule_msg(r, "test-rm-outside"),
+          "judged as the link itself: %r" % r.get("rules"))
+
+
+def test_workspace_reached_through_a_symlink():
+    """The agent starts in a symlink to its workspace.  The kernel names the
+    real directory, so that is the workspace: ./build and <link>/build2 are
+    inside it, and ../other is the real workspace's sibling, not the
+    link's (bash's logical cd changes nothing)."""
+    base = TMP.make("base")
+    real_ws = os.path.join(base, "real", "ws")
+    other = os.path.join(base, "real", "other")
+    for d in (os.path.join(real_ws, "build"), os.path.join(real_ws, "build2"), other):
+        os.makedirs(d)
+        open(os.path.join(d, "keep"), "w").close()
+    adir = TMP.make("alias")
+    alias = os.path.join(adir, "ws")
+    os.symlink(real_ws, alias)
+    decoy = os.path.join(adir, "other")          # what ../other means lexically
+    os.mkdir(decoy)
+    open(os.path.join(decoy, "keep"), "w").close()
+    rc = os.path.join(TMP.make("ctl"), "rc")
+    agent = fake_agent("\n".join([
+        "/bin/rm -rf ./build; echo build=$? >> %s" % sq(rc),
+        "/bin/rm -rf %s/build2; echo viaalias=$? >> %s" % (sq(alias), sq(rc)),
+        "/bin/rm -rf ../other; echo dotdot=$? >> %s" % sq(rc),
+        "cd %s && /bin/rm -rf ../other; echo cddotdot=$? >> %s" % (sq(alias), sq(rc)),
+        "exit 0"]))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(LINK_RULES)])
+    p = run_agent(agent, cwd=alias)
+    eq(session_start_of(aw, p, "agent").get("workspace"), real_ws, "the workspace is the real directory")
+    eq(_rcs(rc), {"build": "0", "viaalias": "0", "dotdot": "137", "cddotdot": "137"}, "exit statuses")
+    check(not os.path.exists(os.path.join(real_ws, "build")), "./build was deleted")
+    check(not os.path.exists(os.path.join(real_ws, "build2")), "<alias>/build2 was deleted")
+    check(os.path.exists(os.path.join(other, "keep")), "the real sibling survived")
+    check(os.path.exists(os.path.join(decoy, "keep")), "the alias's sibling was never at risk")
+    r = _exec_of(aw, ["/bin/rm", "-rf", alias + "/build2"], "rm -rf <alias>/build2")
+    eq((r.get("verdict"), r.get("rules")), ("allow", []), "rm -rf <alias>/build2: inside, allowed")
+    kills = aw.records(lambda x: x.get("type") == "exec" and x.get("argv") == ["/bin/rm", "-rf", "../other"])
+    eq(len(kills), 2, "two rm -rf ../other records")
+    for r in kills:
+        eq(r.get("cwd"), real_ws, "the kernel's cwd is the real directory")
+        check("may not delete %s outside %s" % (other, real_ws) in _rule_msg(r, "test-rm-outside"),
+              "../other judged as the real sibling: %r" % r.get("rules"))
+
+
+def test_breaker_judges_deletions_through_a_symlink():
+    """A python loop unlinking <ws>/out/fNN, where out -> a directory
+    outside the workspace: the paths are inside the workspace only as
+    spelled.  The records name where the files were, and the breaker
+    holds the loop for a human instead of resuming it as in-workspace."""
+    ws = TMP.make("ws")
+    scratch = TMP.make("scratch")
+    n_files = 100
+    for i in range(n_files):
+        open(os.path.join(scratch, "f%03d" % i), "w").close()
+    out = os.path.join(ws, "out")
+    os.symlink(scratch, out)
+    script = os.path.join(ws, "wipe.py")
+    with open(script, "w") as f:
+        f.write("import os,sys\nd=sys.argv[1]\nfor n in sorted(os.listdir(d)): os.unlink(os.path.join(d,n))\n")
+    rc = os.path.join(ws, "rc")
+    agent = fake_agent("%s %s %s; echo rc=$? > %s" % (PY, sq(script), sq(out), sq(rc)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(""), "--breaker", "20/2000"])
+    p = PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "mass-deletion-breaker", "the breaker")
+    eq(procstate(pd["pid"]), "T", "the deleting python is stopped")
+    check(scratch in pd.get("message", ""), "the pending entry names the real place: %r" % pd.get("message"))
+    left = len(os.listdir(scratch))
+    check(n_files - left <= 20, "at most N=20 files lost, lost %d" % (n_files - left))
+    eq(aw_cli(aw, "deny", str(pd["id"])).returncode, 0, "deny")
+    wait_exit(p, 10, "agent")
+    eq(open(rc).read().strip(), "rc=137", "the python was killed")
+    eq(len(os.listdir(scratch)), left, "nothing deleted after the breaker")
+    first = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") == os.path.join(out, "f000"),
+                        "the first unlink's record")[0]
+    eq(first.get("path"), os.path.join(scratch, "f000"), "the record names where the file was")
+    trip = aw.wait_for(lambda r: r.get("type") == "file" and r.get("breaker"), "the breaker's record")[0]
+    eq(trip.get("breaker"), "paused for a human", "what the trip led to")
+    check(trip.get("path", "").startswith(scratch + "/"), "the trip's path: %r" % trip.get("path"))
+
+
+def _wait_fifo_line(path, what, timeout=EVENT_TIMEOUT):
+    """Read one line from a fifo the agent writes to, bounded in time."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while b"\n" not in buf:
+            if time.monotonic() >= deadline:
+                raise Fail("no %s within %.0fs" % (what, timeout))
+            try:
+                chunk = os.read(fd, 64)
+            except BlockingIOError:
+                chunk = b""
+            buf += chunk
+            if not chunk:
+                time.sleep(0.02)
+    finally:
+        os.close(fd)
+    return buf.decode().strip()
+
+
+def _open_fifo_writer(path, what, timeout=EVENT_TIMEOUT):
+    """Open a fifo for writing once the agent has opened it for reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno != errno.ENXIO or time.monotonic() >= deadline:
+                raise Fail("could not open %s for writing: %s" % (what, e))
+            time.sleep(0.02)
+
+
+# Deletes the first 5 names of the directory it is started in, says
+# "ready" on one fifo, waits for a line on the other, deletes the rest,
+# every unlink relative to its cwd.
+RENAME_WIPER = """import os, sys
+os.chdir(sys.argv[1])
+names = sorted(os.listdir('.'))
+for n in names[:5]:
+    os.unlink(n)
+with open(sys.argv[2], 'w') as f:
+    f.write('ready\\n')
+with open(sys.argv[3]) as f:
+    f.read()
+for n in names[5:]:
+    os.unlink(n)
+"""
+
+
+def _renamed_while_deleting(ws, build, rename):
+    """Run RENAME_WIPER in build under a fresh agentwatch (breaker 20/2 s);
+    rename() is called between its first 5 deletions and the rest."""
+    ctl = TMP.make("ctl")
+    ready, go = os.path.join(ctl, "ready"), os.path.join(ctl, "go")
+    os.mkfifo(ready)
+    os.mkfifo(go)
+    script = os.path.join(ctl, "wipe.py")
+    with open(script, "w") as f:
+        f.write(RENAME_WIPER)
+    rc = os.path.join(ctl, "rc")
+    agent = fake_agent("%s %s %s %s %s; echo rc=$? > %s" % (PY, sq(script), sq(build), sq(ready), sq(go), sq(rc)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(""), "--breaker", "20/2000"])
+    p = PROCS.spawn([agent], cwd=ws)
+    eq(_wait_fifo_line(ready, "ready from the wiper"), "ready", "the wiper's first step")
+    rename()
+    fd = _open_fifo_writer(go, "the go fifo")
+    os.write(fd, b"go\n")
+    os.close(fd)
+    return aw, p, rc
+
+
+def test_directory_renamed_out_of_the_workspace_while_deleting():
+    """A python process deletes files in ws/build, relative to its cwd.
+    Halfway, ws/build is moved out of the workspace.  The kernel names the
+    directory at each syscall, so the later records say where the files
+    really were, and the breaker judges them outside and holds the loop."""
+    ws = TMP.make("ws")
+    build = os.path.join(ws, "build")
+    os.mkdir(build)
+    names = ["f%02d" % i for i in range(60)]
+    for n in names:
+        open(os.path.join(build, n), "w").close()
+    moved = os.path.join(TMP.make("away"), "moved")
+    aw, p, rc = _renamed_while_deleting(ws, build, lambda: os.rename(build, moved))
+    pd = pending_of(aw, lambda x: x.get("rule") == "mass-deletion-breaker", "the breaker")
+    check(moved in pd.get("message", ""), "the pending entry names the new place: %r" % pd.get("message"))
+    left = len(os.listdir(moved))
+    check(55 - left <= 20, "at most N=20 files deleted after the move, %d" % (55 - left))
+    eq(aw_cli(aw, "deny", str(pd["id"])).returncode, 0, "deny")
+    wait_exit(p, 10, "agent")
+    eq(open(rc).read().strip(), "rc=137", "the wiper was killed")
+    recs = aw.wait_for(lambda r: r.get("type") == "file" and r.get("op") == "unlink" and r.get("result") == 0,
+                       "the unlink records", count=60 - left)
+    by_arg = {r.get("path_arg"): r.get("path") for r in recs}
+    for n in names[:5]:
+        eq(by_arg.get(n), os.path.join(build, n), "record of %s, deleted before the move" % n)
+    after = [n for n in names[5:] if n in by_arg]
+    check(after, "records after the move: %r" % sorted(by_arg))
+    for n in after:
+        eq(by_arg[n], os.path.join(moved, n), "record of %s, deleted after the move" % n)
+    trip = aw.wait_for(lambda r: r.get("type") == "file" and r.get("breaker"), "the breaker's record")[0]
+    eq(trip.get("breaker"), "paused for a human", "what the trip led to")
+    check(trip.get("path", "").startswith(moved + "/"), "the trip's path: %r" % trip.get("path"))
+
+
+def test_workspace_renamed_while_deleting_stays_the_workspace():
+    """The same, but the directory above the workspace is renamed: ws/build
+    is still in the workspace, under its new name.  The records name the
+    new place, the workspace follows the rename (the agent root's cwd is
+    the same directory), and the breaker resumes the loop as in-workspace."""
+    top = TMP.make("top")
+    ws = os.path.join(top, "base", "ws")
+    build = os.path.join(ws, "build")
+    os.makedirs(build)
+    names = ["f%02d" % i for i in range(60)]
+    for n in names:
+        open(os.path.join(build, n), "w").close()
+    new_ws = os.path.join(top, "base2", "ws")
+    aw, p, rc = _renamed_while_deleting(ws, build, lambda: os.rename(os.path.join(top, "base"),
+                                                                    os.path.join(top, "base2")))
+    eq(wait_exit(p, 15, "agent"), 0, "the agent finished")
+    eq(open(rc).read().strip(), "rc=0", "the wiper ran to the end")
+    eq(os.listdir(os.path.join(new_ws, "build")), [], "every file deleted")
+    trip = aw.wait_for(lambda r: r.get("type") == "file" and r.get("breaker"), "the breaker's record")[0]
+    eq(trip.get("breaker"), "resumed (deleting inside the workspace)", "what the trip led to")
+    check(trip.get("path", "").startswith(new_ws + "/build/"), "the trip's path: %r" % trip.get("path"))
+    eq(trip.get("workspace"), new_ws, "the workspace followed the rename")
+    recs = aw.records(lambda r: r.get("type") == "file" and r.get("op") == "unlink")
+    eq(sorted(r.get("path") for r in recs if r.get("path_arg") in names[5:]),
+       [os.path.join(new_ws, "build", n) for n in names[5:]], "records after the rename")
+
+
+
+# ---- handing a command to another process (rules/escapes.rules) --------------
+
+DEFAULT_RULES = os.path.join(REPO, "rules")
+
+
+def _need(tool, why=""):
+    path = shutil.which(tool)
+    if not path:
+        raise Skip("%s is not installed%s (scripts/deps.sh test installs it)" % (tool, why))
+    return real(path)
+
+
+def _escape_denied(cmd, rule, marker, env=None, settle=0.5):
+    """The fake agent runs cmd (a shell line that would create marker) under
+    the default rules: it must be stopped at its exec and held as a pending
+    verdict of rule, with marker absent; deny kills it, and marker never
+    appears.  Returns (aw, exec record)."""
+    ws = os.path.dirname(marker)
+    rc = os.path.join(TMP.make("ctl"), "rc")
+    agent = fake_agent("%s; echo rc=$? > %s\nexit 0" % (cmd, sq(rc)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", DEFAULT_RULES])
+    p = PROCS.spawn([agent], cwd=ws, env=env)
+    pd = pending_of(aw, lambda x: x.get("rule") == rule, "the %s pause" % rule)
+    eq(procstate(pd["pid"]), "T", "the paused command is stopped")
+    check([e.get("pid") for e in pd.get("lineage", [])][:1] == [p.pid],
+          "its lineage starts at the agent: %r" % pd.get("lineage"))
+    # Held: it stays stopped, and nothing it would do has happened.
+    time.sleep(settle)
+    eq(procstate(pd["pid"]), "T", "still stopped after %.1fs" % settle)
+    check(not os.path.exists(marker), "the handed-over command did not run while paused")
+    r = aw_cli(aw, "deny", str(pd["id"]))
+    eq(r.returncode, 0, "deny (stderr %r)" % r.stderr)
+    wait_exit(p, 10, "agent")
+    eq(open(rc).read().strip(), "rc=137", "the command was killed")
+    rec = aw.wait_for(lambda x: x.get("type") == "exec" and x.get("pid") == pd["pid"], "its exec record")[0]
+    eq((rec.get("gated"), rec.get("verdict")), (True, "pause"), "exec record: gated, verdict")
+    check(rule in [h.get("id") for h in rec.get("rules", [])], "the record names %s: %r" % (rule, rec.get("rules")))
+    v = aw.wait_for(lambda x: x.get("type") == "verdict" and x.get("pid") == pd["pid"], "the verdict record")[0]
+    eq(v.get("verdict"), "kill", "verdict after the deny")
+    check(v.get("decided_by", "").startswith("human"), "decided by a human: %r" % v.get("decided_by"))
+    time.sleep(settle)
+    check(not os.path.exists(marker), "the handed-over command never ran")
+    return aw, rec
+
+
+def _tmux(tmux, sock, tmpdir, *args):
+    return run_cmd([tmux, "-L", sock, "-f", "/dev/null"] + list(args),
+                   env=dict(os.environ, TMUX_TMPDIR=tmpdir))
+
+
+def test_escape_tmux_is_paused_then_denied_or_allowed():
+    """tmux new-session -d 'touch marker' hands the command to a tmux server
+    that outlives the agent's command.  esc-tmux holds the tmux client at its
+    exec: denied, the server never starts (no socket) and the marker never
+    appears; allowed, it runs."""
+    tmux = _need("tmux")
+    ws = TMP.make("ws")
+    tmpdir = TMP.make("tmuxdir")
+    sock = unique("sock")
+    env = dict(os.environ, TMUX_TMPDIR=tmpdir)
+    sockdir = os.path.join(tmpdir, "tmux-%d" % os.getuid())
+    marker = os.path.join(ws, "marker")
+    line = "%s -L %s -f /dev/null new-session -d -s %s %s" % (
+        tmux, sock, unique("s"), sq("/usr/bin/touch %s" % marker))
+    try:
+        aw, rec = _escape_denied(line, "esc-tmux", marker, env=env)
+        check(not os.path.exists(os.path.join(sockdir, sock)), "no tmux server socket after the deny")
+        aw.stop()
+        # Allowed, the same command starts a server that runs it.
+        rc = os.path.join(TMP.make("ctl"), "rc")
+        agent = fake_agent("%s; echo rc=$? > %s\nexit 0" % (line, sq(rc)))
+        aw = start_agentwatch([agent_spec(agent)], ["--rules", DEFAULT_RULES])
+        p = PROCS.spawn([agent], cwd=ws, env=env)
+        pd = pending_of(aw, lambda x: x.get("rule") == "esc-tmux", "the esc-tmux pause")
+        check(not os.path.exists(marker), "nothing ran before the allow")
+        eq(aw_cli(aw, "allow", str(pd["id"])).returncode, 0, "allow")
+        wait_exit(p, 10, "agent")
+        eq(open(rc).read().strip(), "rc=0", "tmux ran")
+        deadline = time.monotonic() + EVENT_TIMEOUT
+        while time.monotonic() < deadline and not os.path.exists(marker):
+            time.sleep(0.05)
+        check(os.path.exists(marker), "the allowed command ran in the tmux server")
+        # The server is still in the agent's session: it was forked from it.
+        t = aw.wait_for(lambda x: x.get("type") == "exec" and x.get("argv") == ["/usr/bin/touch", marker],
+                        "the touch the server ran")[0]
+        eq((t.get("agent"), (t.get("attribution") or {}).get("root_pid")),
+           (os.path.basename(agent), p.pid), "the server's command is still the agent's (agent, root)")
+    finally:
+        _tmux(tmux, sock, tmpdir, "kill-server")
+
+
+def test_escape_screen_is_paused_then_denied():
+    """screen -dmS starts a detached screen running the command: esc-screen
+    holds it at its exec; denied, no screen socket and no marker."""
+    screen = _need("screen")
+    ws = TMP.make("ws")
+    sdir = TMP.make("screendir")           # mkdtemp: mode 0700, as screen wants
+    os.chmod(sdir, 0o700)
+    name = unique("scr")
+    marker = os.path.join(ws, "marker")
+    env = dict(os.environ, SCREENDIR=sdir)
+    try:
+        _escape_denied("%s -dmS %s /usr/bin/touch %s" % (screen, name, sq(marker)), "esc-screen",
+                       marker, env=env)
+        eq(os.listdir(sdir), [], "no screen session socket")
+    finally:
+        run_cmd([screen, "-S", name, "-X", "quit"], env=env)
+
+
+def test_escape_at_is_paused_then_denied():
+    """echo cmd | at now queues a job for atd, outside the agent's tree.
+    esc-at holds at at its exec (whether or not atd runs here); denied, no
+    job is queued."""
+    at = _need("at")
+    spool = "/var/spool/cron/atjobs"
+    before = sorted(os.listdir(spool)) if os.path.isdir(spool) else None
+    ws = TMP.make("ws")
+    marker = os.path.join(ws, "marker")
+    _escape_denied("echo %s | %s now" % (sq("/usr/bin/touch %s" % marker), at), "esc-at", marker)
+    if before is not None:
+        eq(sorted(os.listdir(spool)), before, "no at job was queued")
+
+
+def test_escape_systemd_run_is_paused_then_denied():
+    """systemd-run hands a command to systemd.  esc-systemd-run holds it at
+    its exec; denied, it never reaches systemd.  (Only the deny is tested:
+    letting it run needs systemd as PID 1, which this machine may not have.)"""
+    sr = _need("systemd-run")
+    ws = TMP.make("ws")
+    marker = os.path.join(ws, "marker")
+    _escape_denied("%s --unit=%s --collect /usr/bin/touch %s" % (sr, unique("unit"), sq(marker)),
+                   "esc-systemd-run", marker)
+
+
+def test_escape_ssh_remote_command_and_nohup_setsid_alert():
+    """ssh HOST CMD runs CMD elsewhere, and nohup setsid detaches: both are
+    alerts, not blocks.  The exec records carry verdict alert and run;
+    ssh without a command, and nohup alone, are not flagged.  ssh connects
+    to a loopback port nobody listens on, so nothing runs anywhere."""
+    ssh = _need("ssh")
+    ws = TMP.make("ws")
+    port = _free_port()
+    marker = os.path.join(ws, "marker")
+    detached = os.path.join(ws, "detached")
+    opts = "-F /dev/null -o BatchMode=yes -o ConnectTimeout=3 -o UserKnownHostsFile=/dev/null -p %d" % port
+    agent = fake_agent("\n".join([
+        "%s %s 127.0.0.1 /usr/bin/touch %s; echo ssh=$? >> rc" % (ssh, opts, sq(marker)),
+        "%s %s 127.0.0.1; echo sshnocmd=$? >> rc" % (ssh, opts),
+        "/usr/bin/nohup /usr/bin/setsid /usr/bin/touch %s >/dev/null 2>&1; echo nohup=$? >> rc" % sq(detached),
+        "/usr/bin/nohup /bin/true nohupalone >/dev/null 2>&1; echo alone=$? >> rc",
+        "exit 0"]))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", DEFAULT_RULES])
+    run_agent(agent, cwd=ws, timeout=20)
+    rcs = _rcs(os.path.join(ws, "rc"))
+    eq((rcs.get("ssh"), rcs.get("sshnocmd")), ("255", "255"), "ssh ran and could not connect")
+    eq((rcs.get("nohup"), rcs.get("alone")), ("0", "0"), "nohup ran")
+    check(not os.path.exists(marker), "nothing ran over ssh")
+    deadline = time.monotonic() + EVENT_TIMEOUT
+    while time.monotonic() < deadline and not os.path.exists(detached):
+        time.sleep(0.05)
+    check(os.path.exists(detached), "the detached command ran (an alert does not block)")
+    r = aw.wait_for(lambda x: x.get("type") == "exec" and (x.get("argv") or [""])[0] == ssh
+                    and marker in x.get("argv", []), "the ssh with a remote command")[0]
+    eq(r.get("verdict"), "alert", "ssh HOST CMD verdict")
+    eq([h.get("id") for h in r.get("rules", [])], ["esc-ssh-remote-command"], "rules on ssh HOST CMD")
+    check("ran a command on a remote host" in _rule_msg(r, "esc-ssh-remote-command"),
+          "the alert says why: %r" % r.get("rules"))
+    r = aw.wait_for(lambda x: x.get("type") == "exec" and (x.get("argv") or [""])[-1] == "127.0.0.1"
+                    and (x.get("argv") or [""])[0] == ssh, "the ssh without a command")[0]
+    eq((r.get("verdict") or "allow", r.get("rules") or []), ("allow", []), "ssh HOST: not flagged")
+    r = aw.wait_for(is_exec(argv0="/usr/bin/nohup", contains=detached), "nohup setsid")[0]
+    eq(r.get("verdict"), "alert", "nohup setsid verdict")
+    eq([h.get("id") for h in r.get("rules", [])], ["esc-nohup-setsid"], "rules on nohup setsid")
+    r = aw.wait_for(is_exec(argv0="/usr/bin/nohup", contains="nohupalone"), "nohup alone")[0]
+    eq(r.get("rules") or [], [], "nohup alone: not flagged")
+
+
 def test_log_queries_reconstruct_the_session():
     ws = TMP.make("ws")
     scratch = TMP.make("scratch")

@@ -239,3 +239,196 @@ void test_paths_basename(void)
 	ASSERT_EQ_STR(path_basename(NULL), "");
 	ASSERT_EQ_STR(path_basename("/a/.."), "..");
 }
+
+/* ---- path_resolve against a made-up filesystem ------------------------- */
+
+/* Directories and links of the made-up tree; anything else under an
+ * existing directory does not exist.  "?" marks a path nobody can read. */
+static const char *const fake_dirs[] = {
+	"/", "/tmp", "/tmp/ws", "/tmp/ws/build", "/tmp/scratch", "/tmp/real", "/tmp/real/ws",
+	"/tmp/real/ws/src", "/tmp/real/sibling", "/etc", "/home", "/home/u", NULL,
+};
+static const char *const fake_links[][2] = {
+	{ "/tmp/ws/out", "../scratch" },                /* inside -> outside */
+	{ "/tmp/ws/abs", "/tmp/scratch/" },
+	{ "/tmp/ws/etc", "/etc" },
+	{ "/tmp/ws/chain1", "chain2" },
+	{ "/tmp/ws/chain2", "out" },
+	{ "/tmp/ws/loop", "loop" },
+	{ "/tmp/ws/dangling", "/nowhere/x" },
+	{ "/tmp/into", "ws/build" },                    /* outside -> inside */
+	{ "/tmp/alias", "real/ws" },                    /* a workspace reached by a link */
+	{ "/tmp/ws/root", "/" },
+	{ "/tmp/ws/secret", "?" },
+	{ NULL, NULL },
+};
+
+static int fake_calls;
+
+static int fake_readlink(void *ctx, const char *path, char *buf, size_t len)
+{
+	size_t i;
+
+	(void)ctx;
+	fake_calls++;
+	for (i = 0; fake_links[i][0]; i++)
+		if (!strcmp(fake_links[i][0], path)) {
+			size_t n = strlen(fake_links[i][1]);
+
+			if (!strcmp(fake_links[i][1], "?"))
+				return -EACCES;
+			if (n >= len)
+				return -ENAMETOOLONG;
+			memcpy(buf, fake_links[i][1], n);
+			return (int)n;
+		}
+	for (i = 0; fake_dirs[i]; i++)
+		if (!strcmp(fake_dirs[i], path))
+			return -EINVAL;
+	/* files: leaf names starting with 'f' exist */
+	if (path_basename(path)[0] == 'f')
+		return -EINVAL;
+	return -ENOENT;
+}
+
+static const struct path_fs fake_fs = { fake_readlink, NULL };
+
+#define ASSERT_RESOLVE(cwd, path, flags, expect, expect_link) do {		\
+	bool l__ = !(expect_link);						\
+	int r__ = path_resolve(&fake_fs, cwd, path, flags, out, sizeof(out), &l__); \
+	ASSERT_EQ_STR(out, expect);						\
+	ASSERT_EQ_INT(r__, strlen(expect));					\
+	ASSERT_EQ_INT(l__, expect_link);					\
+} while (0)
+
+void test_paths_resolve_no_links(void)
+{
+	ASSERT_RESOLVE("/tmp/ws", "build", 0, "/tmp/ws/build", false);
+	ASSERT_RESOLVE("/tmp/ws", "./build/../build/", 0, "/tmp/ws/build", false);
+	ASSERT_RESOLVE("/tmp/ws", "../scratch", 0, "/tmp/scratch", false);
+	ASSERT_RESOLVE("/", "/", 0, "/", false);
+	ASSERT_RESOLVE("/tmp", "../../..", 0, "/", false);
+	/* what does not exist is taken lexically */
+	ASSERT_RESOLVE("/tmp/ws", "nope/a/../b", 0, "/tmp/ws/nope/b", false);
+	ASSERT_RESOLVE("/tmp/ws", "build/new.o", 0, "/tmp/ws/build/new.o", false);
+}
+
+void test_paths_resolve_link_in_the_middle(void)
+{
+	/* a link inside the workspace leads out of it */
+	ASSERT_RESOLVE("/tmp/ws", "out/x", 0, "/tmp/scratch/x", false);
+	ASSERT_RESOLVE("/tmp/ws", "out/.", 0, "/tmp/scratch", false);
+	ASSERT_RESOLVE("/tmp/ws", "abs/f1", 0, "/tmp/scratch/f1", false);
+	ASSERT_RESOLVE("/", "/tmp/ws/etc/passwd", 0, "/etc/passwd", false);
+	/* ".." after a link is the parent of its target, not of the link */
+	ASSERT_RESOLVE("/tmp/ws", "etc/../tmp/ws", 0, "/tmp/ws", false);
+	ASSERT_RESOLVE("/tmp/ws", "root/..", 0, "/", false);
+	ASSERT_RESOLVE("/tmp/ws", "out/../real", 0, "/tmp/real", false);
+	/* chains */
+	ASSERT_RESOLVE("/tmp/ws", "chain1/f", 0, "/tmp/scratch/f", false);
+	/* outside -> inside */
+	ASSERT_RESOLVE("/", "/tmp/into/f", 0, "/tmp/ws/build/f", false);
+	/* a workspace reached through a link, and .. from it */
+	ASSERT_RESOLVE("/", "/tmp/alias/src", 0, "/tmp/real/ws/src", false);
+	ASSERT_RESOLVE("/", "/tmp/alias/../sibling", 0, "/tmp/real/sibling", false);
+	/* a dangling link: as far as it goes, then lexically */
+	ASSERT_RESOLVE("/tmp/ws", "dangling/y", 0, "/nowhere/x/y", false);
+}
+
+void test_paths_resolve_last_component(void)
+{
+	/* unlink, rmdir, rm: the link itself */
+	ASSERT_RESOLVE("/tmp/ws", "out", 0, "/tmp/ws/out", true);
+	ASSERT_RESOLVE("/tmp/ws", "chain1", 0, "/tmp/ws/chain1", true);
+	ASSERT_RESOLVE("/", "/tmp/into", 0, "/tmp/into", true);
+	ASSERT_RESOLVE("/tmp/ws", "loop", 0, "/tmp/ws/loop", true);
+	/* a trailing slash, or FOLLOW: what it points to */
+	ASSERT_RESOLVE("/tmp/ws", "out/", 0, "/tmp/scratch", false);
+	ASSERT_RESOLVE("/tmp/ws", "out//", 0, "/tmp/scratch", false);
+	ASSERT_RESOLVE("/tmp/ws", "out", PATH_RESOLVE_FOLLOW, "/tmp/scratch", false);
+	ASSERT_RESOLVE("/tmp/ws", "chain1", PATH_RESOLVE_FOLLOW, "/tmp/scratch", false);
+	ASSERT_RESOLVE("/", "/tmp/into/", 0, "/tmp/ws/build", false);
+	ASSERT_RESOLVE("/tmp/ws", "dangling", PATH_RESOLVE_FOLLOW, "/nowhere/x", false);
+	/* a link to a link: only the first is the last component */
+	ASSERT_RESOLVE("/tmp/ws", "abs", PATH_RESOLVE_FOLLOW, "/tmp/scratch", false);
+}
+
+void test_paths_resolve_errors(void)
+{
+	int r;
+
+	r = path_resolve(&fake_fs, "/tmp/ws", "loop/x", 0, out, sizeof(out), NULL);
+	ASSERT_EQ_INT(r, -ELOOP);
+	ASSERT_EQ_STR(out, "/tmp/ws/loop/x");           /* the lexical form */
+	r = path_resolve(&fake_fs, "/tmp/ws", "loop", PATH_RESOLVE_FOLLOW, out, sizeof(out), NULL);
+	ASSERT_EQ_INT(r, -ELOOP);
+	/* unreadable: unresolvable, never guessed */
+	r = path_resolve(&fake_fs, "/tmp/ws", "secret/x", 0, out, sizeof(out), NULL);
+	ASSERT_EQ_INT(r, -EACCES);
+	ASSERT_EQ_STR(out, "/tmp/ws/secret/x");
+	ASSERT_EQ_INT(path_resolve(&fake_fs, "/tmp/ws", "", 0, out, sizeof(out), NULL), -EINVAL);
+	ASSERT_EQ_INT(path_resolve(&fake_fs, NULL, "x", 0, out, sizeof(out), NULL), -EINVAL);
+	ASSERT_EQ_INT(path_resolve(&fake_fs, "rel", "x", 0, out, sizeof(out), NULL), -EINVAL);
+	ASSERT_EQ_INT(path_resolve(&fake_fs, NULL, NULL, 0, out, sizeof(out), NULL), -EINVAL);
+	/* the result must fit out */
+	{
+		char small[8];
+
+		ASSERT_EQ_INT(path_resolve(&fake_fs, "/tmp/ws", "out/x", 0, small, sizeof(small), NULL),
+			      -ENAMETOOLONG);
+		ASSERT_EQ_INT(path_resolve(&fake_fs, "/", "/tmp/ws/root/etc", 0, small, sizeof(small),
+					   NULL), 4);
+		ASSERT_EQ_STR(small, "/etc");
+	}
+}
+
+/* 40 links are followed, the 41st fails, as in the kernel. */
+static int chain_readlink(void *ctx, const char *path, char *buf, size_t len)
+{
+	int k;
+
+	(void)ctx;
+	if (!strcmp(path, "/") || !strcmp(path, "/d"))
+		return -EINVAL;
+	if (sscanf(path, "/d/l%d", &k) == 1 && k > 0)
+		return snprintf(buf, len, "l%d", k - 1);
+	return strcmp(path, "/d/l0") ? -ENOENT : -EINVAL;
+}
+
+void test_paths_resolve_forty_links(void)
+{
+	const struct path_fs fs = { chain_readlink, NULL };
+
+	ASSERT_EQ_INT(path_resolve(&fs, "/d", "l40", PATH_RESOLVE_FOLLOW, out, sizeof(out), NULL), 5);
+	ASSERT_EQ_STR(out, "/d/l0");
+	ASSERT_EQ_INT(path_resolve(&fs, "/d", "l41", PATH_RESOLVE_FOLLOW, out, sizeof(out), NULL),
+		      -ELOOP);
+	ASSERT_EQ_INT(path_resolve(&fs, "/d", "l41/x", 0, out, sizeof(out), NULL), -ELOOP);
+	ASSERT_EQ_INT(path_resolve(&fs, "/d", "l40/", 0, out, sizeof(out), NULL), 5);
+}
+
+/* Without links, resolution is the lexical normalization (on paths that
+ * exist component by component: "." and ".." never cross a link). */
+static int nolink_readlink(void *ctx, const char *path, char *buf, size_t len)
+{
+	(void)ctx; (void)path; (void)buf; (void)len;
+	return -EINVAL;
+}
+
+void test_paths_resolve_without_links_is_lexical(void)
+{
+	const struct path_fs fs = { nolink_readlink, NULL };
+	char dir[128], path[128], want[512];
+	int iter, r;
+
+	for (iter = 0; iter < 5000; iter++) {
+		random_path(dir, true);
+		random_path(path, next_rand() % 4 == 0);
+		if (!path[0])
+			continue;
+		ref_normalize(dir, path, want);
+		r = path_resolve(&fs, dir, path, 0, out, sizeof(out), NULL);
+		ASSERT_EQ_STR(out, want);
+		ASSERT_EQ_INT(r, strlen(want));
+	}
+}

@@ -835,8 +835,14 @@ void test_rules_parse_errors(void)
 		{ "set workspace rel\n", "t.rules:1:15: expected an absolute path" },
 		{ "set colour red\n", "t.rules:1:5: expected mode or workspace, got 'colour'" },
 		{ "rule x\n  action log\n  binary rm\n  colour red\n", "t.rules:4:3: expected a rule "
-		  "property (action, severity, message, mode, value-options, block, allow, not, or a "
+		  "property (action, severity, message, mode, value-options, links, block, allow, not, or a "
 		  "predicate such as binary), got 'colour'" },
+		{ "rule x\n  action log\n  binary rm\n  links follow\n", "t.rules:4:9: expected nofollow" },
+		{ "rule x\n  action log\n  binary rm\n  links\n", "t.rules:4:8: expected nofollow" },
+		{ "rule x\n  action log\n  binary rm\n  links nofollow\n  links nofollow\n",
+		  "t.rules:5:3: expected one 'links' per rule" },
+		{ "rule x on file\n  action log\n  op delete\n  links nofollow\n", "t.rules:4:3: 'links' "
+		  "can never matter in a file rule (it is about exec path operands)" },
 		{ "rule x\n  action log\n  binary rm\n  not\n", "t.rules:4:6: expected a predicate after "
 		  "'not'" },
 		{ "rule x\n  action log\n  binary rm\n  value-options -n=3\n", "t.rules:4:17: expected an "

@@ -380,3 +380,190 @@ void test_rules_match_home_from_env(void)
 	ruleset__free(rs);
 	mdir_remove();
 }
+
+/* ---- symbolic links in path operands ----------------------------------- */
+
+/* A made-up tree for exec_ctx.resolve: the workspace /w holds "out" (a link
+ * to /scratch), "up" (a link to /w/../x, i.e. out of it by ..), "loop" (a
+ * loop), and /o/into links back to /w/build. */
+static int sym_readlink(void *ctx, const char *path, char *buf, size_t len)
+{
+	static const char *const links[][2] = {
+		{ "/w/out", "/scratch" }, { "/w/loop", "loop" }, { "/o/into", "/w/build" },
+		{ "/w/key", "/root/.ssh/id_rsa" }, { "/w/bad", "/w/loop/x" }, { NULL, NULL },
+	};
+	static const char *const dirs[] = { "/", "/w", "/w/build", "/scratch", "/o", "/root",
+					    "/root/.ssh", NULL };
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; links[i][0]; i++)
+		if (!strcmp(path, links[i][0]))
+			return snprintf(buf, len, "%s", links[i][1]);
+	for (i = 0; dirs[i]; i++)
+		if (!strcmp(path, dirs[i]))
+			return -EINVAL;
+	return -ENOENT;
+}
+
+static int sym_resolve(void *ctx, const char *cwd, const char *path, unsigned flags, char *out,
+		       size_t len, bool *last_link)
+{
+	const struct path_fs fs = { sym_readlink, NULL };
+
+	(void)ctx;
+	return path_resolve(&fs, cwd, path, flags, out, len, last_link);
+}
+
+static const char sym_rules[] =
+	"rule rm-out\n  action pause\n  message \"{target}\"\n  binary rm\n  links nofollow\n"
+	"  flag -r\n  target outside-workspace\n"
+	"rule rm-in\n  action log\n  binary rm\n  links nofollow\n  target inside-workspace\n"
+	"rule cat-key\n  action pause\n  message \"{target}\"\n  binary cat\n"
+	"  target under ~/.ssh\n"
+	"rule cat-out\n  action log\n  message \"{target}\"\n  binary cat\n"
+	"  target outside-workspace\n";
+
+static int sym_match(const struct ruleset *rs, bool resolver, const char *const *w, size_t n)
+{
+	static char av[4096];
+	struct exec_ctx x = { 0 };
+	size_t i, pos = 0;
+
+	for (i = 0; i < n; i++) {
+		size_t k = strlen(w[i]) + 1;
+
+		memcpy(av + pos, w[i], k);
+		pos += k;
+	}
+	x.argv = av;
+	x.argv_len = pos;
+	x.exe = x.filename = !strcmp(w[0], "rm") ? "/usr/bin/rm" : "/usr/bin/cat";
+	x.cwd = x.workspace = "/w";
+	x.agent = "claude";
+	x.env = "HOME=/root";
+	x.env_len = 11;
+	if (resolver)
+		x.resolve = sym_resolve;
+	return ruleset__match_exec(rs, NULL, &x, &mres);
+}
+
+static const char *hit_message(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < mres.n_hits && i < RULE_HITS_MAX; i++)
+		if (!strcmp(mres.hits[i].id, id))
+			return mres.hits[i].message;
+	return NULL;
+}
+
+#define SYM(resolver, ...) do {							\
+	static const char *const w__[] = { __VA_ARGS__ };			\
+	ASSERT_EQ_INT(sym_match(rs, resolver, w__, sizeof(w__) / sizeof(w__[0])), 0); \
+} while (0)
+
+void test_rules_match_symlink_operands(void)
+{
+	struct ruleset *rs = mset(sym_rules);
+
+	ASSERT_TRUE(rs != NULL);
+	/* inside -> outside: lexically inside, really outside */
+	SYM(false, "rm", "-rf", "out/");
+	ASSERT_FALSE(fired("rm-out"));
+	SYM(true, "rm", "-rf", "out/");
+	ASSERT_TRUE(fired("rm-out"));
+	ASSERT_EQ_STR(hit_message("rm-out"), "/scratch");
+	SYM(true, "rm", "-rf", "out/a", "out/b");
+	ASSERT_EQ_STR(hit_message("rm-out"), "/scratch/a");
+	SYM(true, "rm", "-rf", "./out/.");
+	ASSERT_TRUE(fired("rm-out"));
+	/* rm of the link itself is inside (links nofollow) */
+	SYM(true, "rm", "-rf", "out");
+	ASSERT_FALSE(fired("rm-out"));
+	ASSERT_TRUE(fired("rm-in"));
+	/* outside -> inside: the link's target is what goes */
+	SYM(true, "rm", "-rf", "/o/into/");
+	ASSERT_FALSE(fired("rm-out"));
+	SYM(true, "rm", "-rf", "/o/into/f");
+	ASSERT_FALSE(fired("rm-out"));
+	SYM(true, "rm", "-rf", "/o/into");
+	ASSERT_TRUE(fired("rm-out"));
+	ASSERT_EQ_STR(hit_message("rm-out"), "/o/into");
+	/* .. after a link is the parent of its target */
+	SYM(false, "rm", "-rf", "out/../w/build");
+	ASSERT_FALSE(fired("rm-out"));
+	SYM(true, "rm", "-rf", "out/../w/build");
+	ASSERT_FALSE(fired("rm-out"));
+	SYM(true, "rm", "-rf", "out/../etc");
+	ASSERT_TRUE(fired("rm-out"));
+	ASSERT_EQ_STR(hit_message("rm-out"), "/etc");
+	ruleset__free(rs);
+	mdir_remove();
+}
+
+/* Without `links nofollow` a link operand is judged where it is and where
+ * it points: cat reads what a link points to. */
+void test_rules_match_symlink_followed_by_default(void)
+{
+	struct ruleset *rs = mset(sym_rules);
+
+	ASSERT_TRUE(rs != NULL);
+	SYM(false, "cat", "key");
+	ASSERT_FALSE(fired("cat-key"));
+	SYM(true, "cat", "key");
+	ASSERT_TRUE(fired("cat-key"));
+	ASSERT_EQ_STR(hit_message("cat-key"), "/root/.ssh/id_rsa");
+	ASSERT_TRUE(fired("cat-out"));
+	SYM(true, "cat", "out");
+	ASSERT_EQ_STR(hit_message("cat-out"), "/scratch");
+	/* the same operand, kept between rules: nofollow for rm-in, both here */
+	SYM(true, "cat", "build/f");
+	ASSERT_FALSE(fired("cat-out"));
+	ruleset__free(rs);
+	mdir_remove();
+}
+
+/* A path that cannot be resolved counts as outside the workspace, never
+ * inside, and the message says why. */
+void test_rules_match_unresolvable_is_suspicious(void)
+{
+	struct ruleset *rs = mset(sym_rules);
+
+	ASSERT_TRUE(rs != NULL);
+	SYM(true, "rm", "-rf", "loop/x");
+	ASSERT_TRUE(fired("rm-out"));
+	ASSERT_FALSE(fired("rm-in"));
+	ASSERT_EQ_STR(hit_message("rm-out"),
+		      "/w/loop/x (a symbolic link in the path could not be resolved)");
+	/* the link itself is fine; what it leads to is not */
+	SYM(true, "rm", "-rf", "loop");
+	ASSERT_FALSE(fired("rm-out"));
+	SYM(true, "cat", "bad");
+	ASSERT_TRUE(fired("cat-out"));
+	SYM(true, "cat", "build/f");
+	ASSERT_FALSE(fired("cat-out"));
+	ruleset__free(rs);
+	mdir_remove();
+}
+
+/* File events: the collector resolves the path; one it could not counts
+ * as outside. */
+void test_rules_match_file_unresolved(void)
+{
+	struct ruleset *rs = mset("rule f on file\n  action log\n  op delete\n"
+				  "  target outside-workspace\n");
+	struct file_ctx x = { 0 };
+
+	ASSERT_TRUE(rs != NULL);
+	x.op = AW_FILE_UNLINK;
+	x.path = "/w/build/f";
+	x.cwd = x.workspace = "/w";
+	ASSERT_EQ_INT(ruleset__match_file(rs, NULL, &x, &mres), 0);
+	ASSERT_EQ_INT(mres.n_hits, 0);
+	x.unresolved = true;
+	ASSERT_EQ_INT(ruleset__match_file(rs, NULL, &x, &mres), 0);
+	ASSERT_EQ_INT(mres.n_hits, 1);
+	ruleset__free(rs);
+	mdir_remove();
+}

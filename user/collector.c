@@ -1892,8 +1892,6 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 	finish_json(c);
 }
 
-/* Absolute form of a file event path: joined with the directory the kernel
- * resolved (dirfd or cwd) and normalised lexically. */
 /*
  * Where a file syscall's path led.  The kernel gives the path as passed
  * and, for a relative one, the directory it was relative to (the cwd or
@@ -2869,12 +2867,6 @@ out:
 	return err;
 }
 
-/*
- * Load the rules directory into a new set and, only if it parses and its
- * kernel knobs fit, make it current.  A failed reload keeps the old rules
- * (and the old kernel knobs) in force; err says why.
- */
-
 /* `set workspace` as the kernel will name it in events: with its symlinks
  * resolved (as they are now; a path that does not exist stays as given). */
 static void set_rules_ws(struct collector *c)
@@ -2892,6 +2884,11 @@ static void set_rules_ws(struct collector *c)
 	procpath__release(&pp);
 }
 
+/*
+ * Load the rules directory into a new set and, only if it parses and its
+ * kernel knobs fit, make it current.  A failed reload keeps the old rules
+ * (and the old kernel knobs) in force; err says why.
+ */
 static int load_rules(struct collector *c, char *err, size_t errlen)
 {
 	struct ruleset *rs;

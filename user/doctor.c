@@ -62,24 +62,6 @@ static void say(struct report *r, enum level lv, const char *check, const char *
 	printf("%-4s  %-22s %s\n", level_name[lv], check, detail);
 }
 
-static bool mounted(const char *type, char *where, size_t len)
-{
-	char line[4352], dev[256], mnt[4096], t[64];
-	FILE *f = fopen("/proc/mounts", "re");
-	bool hit = false;
-
-	if (!f)
-		return false;
-	while (!hit && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %4095s %63s", dev, mnt, t) == 3 && !strcmp(t, type)) {
-			hit = true;
-			if (where)
-				copy_str(where, len, mnt);
-		}
-	fclose(f);
-	return hit;
-}
-
 /* Effective capabilities, from /proc/self/status. */
 static unsigned long long cap_eff(void)
 {
@@ -201,18 +183,18 @@ static void check_mounts(struct report *r)
 {
 	char where[4096];
 
-	if (mounted("bpf", where, sizeof(where)))
+	if (probe_mounted("bpf", where, sizeof(where)))
 		say(r, OK, "bpffs", "%s: maps and links are pinned, so enforcement survives a "
 		    "collector restart", where);
 	else
 		say(r, OK, "bpffs", "not mounted: agentwatch run mounts it at /sys/fs/bpf");
-	if (mounted("tracefs", where, sizeof(where)))
+	if (probe_mounted("tracefs", where, sizeof(where)))
 		say(r, OK, "tracefs", "%s", where);
 	else
 		say(r, OK, "tracefs", "not mounted: agentwatch run mounts it at /sys/kernel/tracing");
 	if (probe__disabled(FEAT_CGROUP2))
 		check_feature(r, FEAT_CGROUP2, "cgroup v2", "");
-	else if (mounted("cgroup2", where, sizeof(where)))
+	else if (probe_mounted("cgroup2", where, sizeof(where)))
 		say(r, OK, "cgroup v2", "%s (network hooks attach to its root)", where);
 	else if (probe_feature(FEAT_CGROUP2, where, sizeof(where)) == 0)
 		say(r, OK, "cgroup v2", "not mounted (cgroup v1 only): agentwatch run mounts a private "

@@ -98,7 +98,7 @@ static bool have_fs(const char *name)
 	return hit;
 }
 
-static bool mounted(const char *type)
+bool probe_mounted(const char *type, char *where, size_t len)
 {
 	char line[4352], dev[256], mnt[4096], t[64];
 	FILE *f = fopen("/proc/mounts", "re");
@@ -107,7 +107,11 @@ static bool mounted(const char *type)
 	if (!f)
 		return false;
 	while (!hit && fgets(line, sizeof(line), f))
-		hit = sscanf(line, "%255s %4095s %63s", dev, mnt, t) == 3 && !strcmp(t, type);
+		if (sscanf(line, "%255s %4095s %63s", dev, mnt, t) == 3 && !strcmp(t, type)) {
+			hit = true;
+			if (where)
+				copy_str(where, len, mnt);
+		}
 	fclose(f);
 	return hit;
 }
@@ -181,7 +185,7 @@ int probe_feature(enum feature f, char *why, size_t len)
 		snprintf(why, len, "no syscall tracepoints (%s: %s)", path, strerror(-r));
 		return r;
 	case FEAT_CGROUP2:
-		if (mounted("cgroup2") || have_fs("cgroup2"))
+		if (probe_mounted("cgroup2", NULL, 0) || have_fs("cgroup2"))
 			return 0;
 		snprintf(why, len, "no cgroup v2 hierarchy, and cgroup2 is not in /proc/filesystems");
 		return -ENOENT;

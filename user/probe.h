@@ -34,6 +34,10 @@ const char *probe__disabled_env(void);
 /* 0 if the kernel has f, else a negative errno and why (a sentence). */
 int probe_feature(enum feature f, char *why, size_t len);
 
+/* Is a filesystem of this type mounted?  where (if given) gets the first
+ * mount point. */
+bool probe_mounted(const char *type, char *where, size_t len);
+
 /* The tracefs directory libbpf uses for tracepoint ids. */
 const char *probe_tracefs(void);
 

@@ -628,27 +628,7 @@ def main():
         return 1
     print("agentwatch e2e tests: %s (%d tests; network: loopback only)" % (AGENTWATCH, len(tests)),
           flush=True)
-    passed = failed = 0
-    t0 = time.monotonic()
-    try:
-        for name, fn in tests:
-            t1 = time.monotonic()
-            err, skipped = it.run_one(name, fn)
-            dt = time.monotonic() - t1
-            if err is None:
-                passed += 1
-                print("ok %s (%.1fs)%s" % (name, dt, " [skipped: %s]" % skipped if skipped else ""),
-                      flush=True)
-            else:
-                failed += 1
-                print("FAIL %s: %s" % (name, err), flush=True)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        failed += 1
-    TMP.cleanup()
-    print("# %.1fs total" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (passed, failed), flush=True)
-    return 1 if failed else 0
+    return it.run_tests(tests, after=TMP.cleanup)
 
 
 if __name__ == "__main__":

@@ -1319,6 +1319,13 @@ def main():
         print("FAIL setup: no test matches %r" % flt)
         print("0 passed, 1 failed")
         return 1
+    return run_tests(tests)
+
+
+def run_tests(tests, after=None):
+    """Run (name, fn) pairs one by one; print a line each and the closing
+    `N passed, N failed`; 1 if any failed.  after() runs before the total
+    (the e2e tests use it to clean up what outlives a test)."""
     passed = failed = 0
     t0 = time.monotonic()
     try:
@@ -1336,6 +1343,8 @@ def main():
     except KeyboardInterrupt:
         print("interrupted", flush=True)
         failed += 1
+    if after:
+        after()
     print("# %.1fs total" % (time.monotonic() - t0))
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 1 if failed else 0

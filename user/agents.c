@@ -1404,28 +1404,16 @@ static const char *env_value(const char *env, size_t len, const char *name, size
 	return NULL;
 }
 
-/* A path the kernel would resolve elsewhere than it reads: "." or ".."
- * components, or an empty one. */
-static bool path_has_dots(const char *p)
-{
-	const char *c = p;
-
-	while ((c = strchr(c, '/'))) {
-		c++;
-		if (!*c || *c == '/' || (c[0] == '.' && (!c[1] || c[1] == '/')) ||
-		    (c[0] == '.' && c[1] == '.' && (!c[2] || c[2] == '/')))
-			return true;
-	}
-	return false;
-}
-
 const char *agentset__own_state(const struct agentset *s, const char *agent, const char *path,
 				const char *env, size_t env_len)
 {
-	char glob[AW_PATH_MAX + 2];
+	char glob[AW_PATH_MAX + 2], norm[AW_PATH_MAX];
 	size_t i;
 
-	if (!s || !agent || !path || path[0] != '/' || path_has_dots(path))
+	/* Only a path already in normal form: with a ".", "..", "//" or a
+	 * trailing slash, the kernel may resolve it elsewhere than it reads. */
+	if (!s || !agent || !path || path[0] != '/' ||
+	    path_join_normalize(NULL, path, norm, sizeof(norm)) < 0 || strcmp(norm, path))
 		return NULL;
 	for (i = 0; i < s->n; i++) {
 		const struct sig *g = &s->v[i];

@@ -1352,6 +1352,21 @@ static void net_target(struct prep *c)
 		 c->nx->port);
 }
 
+/* A net or file event: who did it, and the binary's basename for
+ * `binary` predicates. */
+static void prep_event(struct prep *c, const struct ruleset *rs, struct ratetab *rt,
+		       enum rule_kind kind, const char *agent, const char *exe,
+		       uint64_t session_id, uint64_t now_ns)
+{
+	prep_init(c, rs, rt, kind);
+	c->agent = agent;
+	c->exe = exe;
+	c->session_id = session_id;
+	c->now_ns = now_ns;
+	if (exe)
+		add_base(c, exe, strlen(exe));
+}
+
 int rules_match_net_one(const struct ruleset *rs, struct ratetab *rt, const struct net_ctx *x,
 			const struct rule *only, struct match_result *out)
 {
@@ -1362,14 +1377,8 @@ int rules_match_net_one(const struct ruleset *rs, struct ratetab *rt, const stru
 	result_init(out);
 	if (!rs || !x)
 		return 0;
-	prep_init(&c, rs, rt, RK_NET);
+	prep_event(&c, rs, rt, RK_NET, x->agent, x->exe, x->session_id, x->now_ns);
 	c.nx = x;
-	c.agent = x->agent;
-	c.exe = x->exe;
-	c.session_id = x->session_id;
-	c.now_ns = x->now_ns;
-	if (x->exe)
-		add_base(&c, x->exe, strlen(x->exe));
 	for (i = 0; i < rs->n; i++) {
 		const struct rule *r = only ? only : &rs->v[i];
 
@@ -1408,16 +1417,10 @@ int rules_match_file_one(const struct ruleset *rs, struct ratetab *rt, const str
 	result_init(out);
 	if (!rs || !x)
 		return 0;
-	prep_init(&c, rs, rt, RK_FILE);
+	prep_event(&c, rs, rt, RK_FILE, x->agent, x->exe, x->session_id, x->now_ns);
 	c.f = x;
-	c.agent = x->agent;
-	c.exe = x->exe;
-	c.session_id = x->session_id;
-	c.now_ns = x->now_ns;
 	c.cwd_in = x->cwd;
 	c.ws_in = x->workspace;
-	if (x->exe)
-		add_base(&c, x->exe, strlen(x->exe));
 	cwd = prep_cwd(&c) ? c.cwd : NULL;
 	c.fpath_ok[0] = x->path && path_join_normalize(cwd, x->path, c.fpath[0],
 							sizeof(c.fpath[0])) >= 0;

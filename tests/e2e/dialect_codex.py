@@ -109,11 +109,8 @@ the final text is on stdout.
 import json
 import os
 import re
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from model import ScriptedModel, flatten_text  # noqa: E402
+from model import ScriptedModel, flatten_text
 
 PACKAGE = "@openai/codex"
 VERSION = "0.171.0"

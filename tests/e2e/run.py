@@ -582,14 +582,9 @@ def make_tests():
 
 def main():
     flt = sys.argv[1] if len(sys.argv) > 1 else ""
-    if os.geteuid() != 0:
-        print("e2e tests need root")
-        print("0 passed, 1 failed")
-        return 1
-    if not os.access(AGENTWATCH, os.X_OK):
-        print("FAIL setup: no agentwatch binary at %s" % AGENTWATCH)
-        print("0 passed, 1 failed")
-        return 1
+    rc = it.preflight("e2e tests")
+    if rc is not None:
+        return rc
     tests = [(n, f) for n, f in make_tests() if flt in n]
     wanted = sorted({n.split("_")[1] for n, _ in tests})
     # Install (or find cached) every CLI a selected test needs.
@@ -600,9 +595,7 @@ def main():
         try:
             CLIS[a] = Cli(a)
         except ImportError as e:
-            print("FAIL setup: no dialect for %s: %s" % (a, e))
-            print("0 passed, 1 failed")
-            return 1
+            return it.setup_failed("no dialect for %s: %s" % (a, e))
         if not CLIS[a].installed():
             missing.append(a)
     if missing:
@@ -616,16 +609,12 @@ def main():
         try:
             v = CLIS[a].install()
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-            print("FAIL setup: %s: %s" % (a, e))
-            print("0 passed, 1 failed")
-            return 1
+            return it.setup_failed("%s: %s" % (a, e))
         print("# %s: %s@%s (%s)" % (a, CLIS[a].package, CLIS[a].version, v), flush=True)
     try:
         enter_private_netns()
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
-        print("FAIL setup: %s" % e)
-        print("0 passed, 1 failed")
-        return 1
+        return it.setup_failed(str(e))
     print("agentwatch e2e tests: %s (%d tests; network: loopback only)" % (AGENTWATCH, len(tests)),
           flush=True)
     return it.run_tests(tests, after=TMP.cleanup)

@@ -1298,17 +1298,29 @@ def run_one(name, fn):
     return err, skipped
 
 
+def setup_failed(why):
+    """A run that cannot start still ends with the closing line."""
+    print("FAIL setup: %s" % why)
+    print("0 passed, 1 failed")
+    return 1
+
+
+def preflight(what):
+    """Root and a binary under test, and SIGTERM ending the run cleanly;
+    returns main's exit status when the run cannot start, else None."""
+    if os.geteuid() != 0:
+        return setup_failed("%s need root" % what)
+    if not os.access(AGENTWATCH, os.X_OK):
+        return setup_failed("no agentwatch binary at %s (set AGENTWATCH=path)" % AGENTWATCH)
+    signal.signal(signal.SIGTERM, _on_term)
+    return None
+
+
 def main():
     flt = sys.argv[1] if len(sys.argv) > 1 else ""
-    if os.geteuid() != 0:
-        print("integration tests need root")
-        print("0 passed, 1 failed")
-        return 1
-    if not os.access(AGENTWATCH, os.X_OK):
-        print("FAIL setup: no agentwatch binary at %s (set AGENTWATCH=path)" % AGENTWATCH)
-        print("0 passed, 1 failed")
-        return 1
-    signal.signal(signal.SIGTERM, _on_term)
+    rc = preflight("integration tests")
+    if rc is not None:
+        return rc
     mod = sys.modules[__name__]
     tests = [(n, getattr(mod, n)) for n in dir(mod)
              if n.startswith("test_") and callable(getattr(mod, n)) and flt in n]
@@ -1316,9 +1328,7 @@ def main():
     tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
     print("agentwatch integration tests: %s (%d tests)" % (AGENTWATCH, len(tests)), flush=True)
     if not tests:
-        print("FAIL setup: no test matches %r" % flt)
-        print("0 passed, 1 failed")
-        return 1
+        return setup_failed("no test matches %r" % flt)
     return run_tests(tests)
 
 

@@ -174,18 +174,6 @@ static __noinline __u32 protected_rule(__u32 op, int dfd, __u64 uptr)
 	return v->rule_id;
 }
 
-/* `2>/dev/null` opens /dev/null with O_TRUNC, and agents' shells do it
- * many times per command: it truncates nothing, so it is not reported. */
-static __always_inline bool is_dev_null(__u64 uptr)
-{
-	char b[10];
-
-	if (bpf_probe_read_user(b, sizeof(b), (const void *)uptr))
-		return false;
-	return b[0] == '/' && b[1] == 'd' && b[2] == 'e' && b[3] == 'v' && b[4] == '/' &&
-	       b[5] == 'n' && b[6] == 'u' && b[7] == 'l' && b[8] == 'l' && b[9] == '\0';
-}
-
 static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, __u64 path2,
 				      __u32 flags, __u32 open_flags)
 {
@@ -195,8 +183,6 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 	struct aw_config *cfg;
 
 	if (!sess)
-		return 0;
-	if (op == AW_FILE_OPEN_TRUNC && is_dev_null(path))
 		return 0;
 	/* A syscall tracepoint can't stop the syscall that fired it: the
 	 * signal lands on its return, so this first hit completes and nothing
@@ -344,6 +330,16 @@ static __always_inline int file_exit(long ret)
 		return 0;
 	c = *cp;
 	bpf_map_delete_elem(&file_calls, &id);
+	/* O_TRUNC on anything but a regular file truncates nothing: agents'
+	 * shells open /dev/null that way for every `2>/dev/null`, and a tty
+	 * or a fifo is no different.  Not reported, unless a protected path
+	 * rule stopped the process at entry: the collector must hear of it. */
+	if (c.op == AW_FILE_OPEN_TRUNC && ret >= 0 && !c.rule_id) {
+		struct file *f = aw_fd_file((int)ret);
+
+		if (f && (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000 /* S_IFREG */)
+			return 0;
+	}
 	s = bpf_map_lookup_elem(&file_scratch, &cpu);
 	if (!s)
 		return 0;

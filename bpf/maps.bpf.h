@@ -199,4 +199,18 @@ static __always_inline void fill_hdr(struct aw_event_hdr *h, __u32 type,
 	h->session_id = session_id;
 }
 
+/* The current task's open file fd, or NULL. */
+static __always_inline struct file *aw_fd_file(int fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	struct file **fdarr = BPF_CORE_READ(t, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]);
+	return f;
+}
+
 #endif /* AW_MAPS_BPF_H */

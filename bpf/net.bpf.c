@@ -221,15 +221,9 @@ NET_EXIT(sendmmsg)
  */
 static __always_inline struct socket *fd_socket(int fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
-	struct file **fdarr = BPF_CORE_READ(t, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
-	struct file *f = NULL;
+	struct file *f = aw_fd_file(fd);
 	struct socket *sock;
 
-	if (fd < 0 || (unsigned int)fd >= max)
-		return NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]);
 	if (!f)
 		return NULL;
 	/* A socket's file has the socket as private_data, and the socket

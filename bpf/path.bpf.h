@@ -114,14 +114,8 @@ static __always_inline int aw_read_path(struct dentry *dentry, struct vfsmount *
 /* The path of an open file descriptor of the current task, or 0. */
 static __always_inline int aw_read_fd_path(int fd, char *dst, bool *trunc)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
-	struct file **fdarr = BPF_CORE_READ(t, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
-	struct file *f = NULL;
+	struct file *f = aw_fd_file(fd);
 
-	if (fd < 0 || (unsigned int)fd >= max)
-		return 0;
-	bpf_probe_read_kernel(&f, sizeof(f), &fdarr[fd]);
 	if (!f)
 		return 0;
 	return aw_read_path(BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt),

@@ -2054,6 +2054,12 @@ static void breaker_tripped(struct collector *c, const struct dfile *d, const st
 			return;
 		}
 		o->reduced = REDUCED_FILE_LATE;
+	} else if (procsig_is_gone(c->o->proc_root, pid)) {
+		/* The trip raced the process's exit (Codex removes its journals
+		 * as it exits): the stop changed nothing, and there is no one
+		 * left to hold for a human. */
+		o->breaker = "none: the process had exited";
+		return;
 	}
 	pd = pending_hold(c, pid, start, s, RA_PAUSE, NULL, p ? p->argv : NULL, p ? p->argv_len : 0);
 	if (!pd) {

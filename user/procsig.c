@@ -128,3 +128,12 @@ int procsig_is_stopped(const char *proc_root, uint32_t pid)
 		return err;
 	return st.state == 'T' || st.state == 't';
 }
+
+bool procsig_is_gone(const char *proc_root, uint32_t pid)
+{
+	struct proc_stat st;
+
+	if (read_stat(proc_root, pid, &st))
+		return true;
+	return st.state == 'Z' || st.state == 'X';
+}

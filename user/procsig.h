@@ -7,6 +7,7 @@
 #ifndef AW_PROCSIG_H
 #define AW_PROCSIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,11 +18,15 @@
 int procsig_send(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns, int sig);
 
 /* Write one line to the process's own stderr (reopened through
- * /proc/PID/fd/2, so a pipe, file or terminal all work), without blocking.
- * 0 or -errno. */
+ * /proc/PID/fd/2, so a pipe, file or terminal all work; a socket through a
+ * copy of the descriptor), without blocking.  0 or -errno. */
 int procsig_tell(const char *proc_root, uint32_t pid, const char *line, size_t len);
 
 /* Is the process stopped (state T in /proc/PID/stat)?  1, 0 or -errno. */
 int procsig_is_stopped(const char *proc_root, uint32_t pid);
+
+/* Has the process exited (no /proc entry, or a zombie)?  A signal sent to
+ * it as it exited changed nothing: there is nothing left to hold. */
+bool procsig_is_gone(const char *proc_root, uint32_t pid);
 
 #endif

@@ -498,7 +498,7 @@ def scenario_noise(agent):
     session_exec(aw, lambda r: r.get("argv", [])[:2] == ["git", "status"], "exec of git status")
     execs = aw.records(lambda r: r.get("type") == "exec" and r.get("session"))
     bad = blocking_verdicts(aw)
-    check(not bad, "start-up noise was acted on: %s" % [short(r, 300) for r in bad[:5]])
+    check(not bad, "start-up noise was acted on: %s" % [short({k: v for k, v in r.items() if k not in ("lineage", "attribution")}, 1200) for r in bad[:5]])
     r = it.aw_cli(aw, "pending", "--json")
     check(json.loads(r.stdout.decode()).get("pending") == [], "nothing pending after a benign run")
     progs = sorted({os.path.basename(r.get("exe") or "?") for r in execs})

@@ -126,3 +126,22 @@ void test_procsig_tell_full_never_blocks(void)
 	close(p[0]);
 	close(p[1]);
 }
+
+/* A zombie and a reaped process are gone; a stopped one is not. */
+void test_procsig_is_gone(void)
+{
+	int p[2];
+	pid_t pid;
+
+	ASSERT_EQ_INT(pipe(p), 0);
+	pid = stopped_child(p[1]);
+	ASSERT_TRUE(pid > 0);
+	ASSERT_FALSE(procsig_is_gone("/proc", pid));
+	kill(pid, SIGKILL);
+	waitid(P_PID, pid, NULL, WEXITED | WNOWAIT);   /* a zombie, not reaped */
+	ASSERT_TRUE(procsig_is_gone("/proc", pid));
+	waitpid(pid, NULL, 0);
+	ASSERT_TRUE(procsig_is_gone("/proc", pid));
+	close(p[0]);
+	close(p[1]);
+}

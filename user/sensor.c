@@ -6,6 +6,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -1198,6 +1200,14 @@ int sensor__quiesce(struct sensor *s)
 	cfg.quiesce = 1;
 	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY))
 		return -errno;
+	/* A program that read quiesce == 0 just before the update may still
+	 * be stopping its exec and noting it in gated_pending on another CPU.
+	 * The hooks run inside RCU read-side sections, so one grace period
+	 * (membarrier's global command waits for it) lets every one of them
+	 * finish before the caller drains and sweeps.  Without membarrier
+	 * (nohz_full), a pause far longer than any program run. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(20000);
 	return 0;
 }
 

@@ -286,6 +286,13 @@ struct aw_prot_val {
 };
 #define AW_FILE_DATA_MAX (4 * AW_PATH_MAX)
 
+/* Slots of the `heartbeat` array map. */
+enum aw_heartbeat_slot {
+	AW_HB_TIME = 0,     /* CLOCK_BOOTTIME ns of the collector's last sign of life */
+	AW_HB_NAPPING,      /* nonzero: the collector sleeps; the next record wakes it */
+	AW_HB_SLOTS,
+};
+
 /* Loss and health counters (the `counters` per-CPU array, indexed). */
 enum aw_counter {
 	AW_CNT_RB_FAIL_EXEC = 0,      /* ring buffer full, per event type */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -992,6 +993,24 @@ static void log__retention(struct auditlog *l, const struct seg *segs, size_t n,
 out:
 	free(sizes);
 	free(mtimes);
+}
+
+int auditlog__timeout_ms(const struct auditlog *l, uint64_t now_ms)
+{
+	uint64_t due;
+
+	if (!l)
+		return -1;
+	if (l->housekeep || l->failing)
+		return 0;
+	due = l->next_housekeep_ms;
+	if (l->out_off < l->out_len && l->out_since_ms + l->o.flush_ms < due)
+		due = l->out_since_ms + l->o.flush_ms;
+	if (l->seg_lines > 1 && l->seg_created_ms + l->o.segment_age_s * 1000ull < due)
+		due = l->seg_created_ms + l->o.segment_age_s * 1000ull;
+	if (due <= now_ms)
+		return 0;
+	return due - now_ms > INT_MAX ? INT_MAX : (int)(due - now_ms);
 }
 
 void auditlog__tick(struct auditlog *l, uint64_t now_ms)

@@ -81,6 +81,11 @@ int auditlog__append(struct auditlog *l, const char *json, size_t len, bool dura
  * take a while), and applies retention. */
 void auditlog__tick(struct auditlog *l, uint64_t now_ms);
 
+/* Milliseconds until auditlog__tick() has something to do (a batch to
+ * flush, a segment to rotate, housekeeping, a failing disk to retry: 0),
+ * for a caller that sleeps in between.  -1 for a NULL log. */
+int auditlog__timeout_ms(const struct auditlog *l, uint64_t now_ms);
+
 struct auditlog_stats {
 	uint64_t records;	/* caller records accepted into the chain */
 	uint64_t bytes;		/* bytes written to segment files */

@@ -940,7 +940,6 @@ enum plan { PLAN_NONE, PLAN_CONT, PLAN_HOLD, PLAN_FREEZE, PLAN_KILL, PLAN_LATE_H
 /* What happened to one event because of the rules, for its record. */
 struct outcome {
 	bool matched;                 /* rules were evaluated */
-	struct match_result res;
 	enum rule_action verdict;     /* what the collector did */
 	bool gated;
 	const char *fallback;         /* "kill"/"allow" when the kernel decided */
@@ -952,7 +951,15 @@ struct outcome {
 	const char *breaker_state;    /* ... resumed: the agent's state line it deleted in */
 	const char *reduced;          /* a missing kernel feature limited what was done */
 	bool act_first;               /* act, then record what it achieved (late, reduced) */
+	struct match_result res;      /* last: hits[] past n_hits is never read */
 };
+
+/* Everything zero but res.hits[], which is about 18 KiB and only read up to
+ * res.n_hits: clearing it cost more than the rest of an exec's handling. */
+static void outcome_init(struct outcome *o)
+{
+	memset(o, 0, offsetof(struct outcome, res.hits));
+}
 
 /*
  * Reduced mode (user/featureset.h): what could not be done, on the record
@@ -1583,9 +1590,12 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 				    norm_start(c, d.ev->parent_start), d.ev->hdr.session_id, exe, cwd,
 				    d.argv.s, d.argv.len, d.ev->hdr.ts);
 	}
-	memset(&o, 0, sizeof(o));
+	outcome_init(&o);
+	/* A gated exec is held on this decision: check the workspace now.
+	 * Other execs are judged for the record, and a storm of them checks
+	 * at most every 100 ms. */
 	if (s && c->rules)
-		session_ws_follow(c, s, true);
+		session_ws_follow(c, s, d.ev->flags & AW_EXEC_GATED);
 	match_exec(c, &d, s, p, exe, cwd, &o);
 	if (s || (d.ev->flags & AW_EXEC_GATED))
 		plan_exec(c, &d, s, &o);
@@ -1600,7 +1610,11 @@ static void handle_exec(struct collector *c, const void *data, size_t size)
 		out_exec(c, &d, s, p, &o);
 	} else {
 		out_exec(c, &d, s, p, &o);
-		fflush(c->out);
+		/* Only a verdict that acts must be out before it is carried
+		 * out; the rest leaves with the batch (the main loop flushes
+		 * after every drain). */
+		if (o.plan != PLAN_NONE)
+			fflush(c->out);
 		act_exec(c, &d, s, &o);
 	}
 	free(exe);
@@ -1810,7 +1824,7 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
 	err = errno_name(ev->result, eb, sizeof(eb));
 	if (s)
 		s->n_net++;
-	memset(&o, 0, sizeof(o));
+	outcome_init(&o);
 	if (c->rules && s) {
 		struct net_ctx x = {0};
 
@@ -2129,7 +2143,7 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 		s->n_file++;
 	if (s && (c->rules || (d.ev->flags & AW_FILE_BREAKER)))
 		session_ws_follow(c, s, d.ev->flags & AW_FILE_BREAKER);
-	memset(&o, 0, sizeof(o));
+	outcome_init(&o);
 	if (c->rules && s) {
 		struct file_ctx x = {0};
 
@@ -3868,13 +3882,35 @@ static int open_output(struct collector *c)
 	return 0;
 }
 
+/*
+ * How long the loop may sleep once the ring buffer had nothing to read:
+ * until the next heartbeat, or sooner for the audit log's next flush or
+ * rotation and for --duration.  -1 when that is no longer than the short
+ * timer (or syslog has work queued): no nap then.
+ */
+static int nap_ms(struct collector *c, uint64_t now, uint64_t last_beat, uint64_t deadline)
+{
+	uint64_t ms = last_beat + HEARTBEAT_NS > now ? (last_beat + HEARTBEAT_NS - now) / 1000000 : 0;
+	int lt;
+
+	if (!slog__idle(c->slog))
+		return -1;
+	lt = auditlog__timeout_ms(c->log, now_ns(CLOCK_REALTIME) / 1000000);
+	if (lt >= 0 && (uint64_t)lt < ms)
+		ms = (uint64_t)lt;
+	if (deadline && (deadline > now ? (deadline - now) / 1000000 : 0) < ms)
+		ms = deadline > now ? (deadline - now) / 1000000 : 0;
+	return ms <= COLLECTOR_POLL_MS ? -1 : (int)ms;
+}
+
 int collector_run(const struct collector_opts *o, const char *default_agents)
 {
 	struct collector *c;
 	struct sigaction sa;
 	uint64_t deadline = 0, last_status = 0, last_beat = 0;
 	long tck = sysconf(_SC_CLK_TCK);
-	int err;
+	bool napping = false, can_nap;
+	int err, nap = -1;
 
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -4009,11 +4045,15 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 	if (o->duration_s > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)o->duration_s * 1000000000ull;
 	write_status(c, false);
+	/* A predecessor's pinned map may say it was napping, or lack the slot
+	 * (then we never nap). */
+	can_nap = sensor__set_napping(c->sensor, false) == 0;
 
 	while (!stop_flag) {
 		struct pollfd pfd[3];
 		uint64_t now;
-		int nfd = 0, timeout = COLLECTOR_POLL_MS, n, ci = -1, mi = -1;
+		int nfd = 0, timeout = napping ? nap : COLLECTOR_POLL_MS, n, ci = -1, mi = -1;
+		int drained;
 
 		pfd[nfd].fd = sensor__fd(c->sensor);
 		pfd[nfd++].events = POLLIN;
@@ -4035,19 +4075,25 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			if (mt >= 0 && mt < timeout)
 				timeout = mt;
 		}
-		/* Ordinary records don't wake us (see emit_flags() in
-		 * bpf/maps.bpf.h): the timeout is what bounds their latency. */
+		/* Ordinary records don't wake us while we are awake (see
+		 * emit_flags() in bpf/maps.bpf.h): the short timeout is what
+		 * bounds their latency.  Napping, the first record wakes us. */
 		n = poll(pfd, nfd, timeout);
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
 			fprintf(stderr, "agentwatch: poll failed: %s\n", strerror(-err));
 			break;
 		}
-		n = sensor__drain(c->sensor);
+		drained = n = sensor__drain(c->sensor);
 		if (n < 0) {
 			err = n;
 			fprintf(stderr, "agentwatch: ring buffer read failed: %s\n", strerror(-err));
 			break;
+		}
+		/* Busy again: back to the short timer, without a wakeup per record. */
+		if (napping && drained > 0) {
+			sensor__set_napping(c->sensor, false);
+			napping = false;
 		}
 		/* The sockets are served when they have something (readiness,
 		 * or a client deadline due), not on every ring buffer wakeup:
@@ -4081,7 +4127,24 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 		}
 		if (deadline && now >= deadline)
 			break;
+		nap = drained || !can_nap ? -1 : nap_ms(c, now, last_beat, deadline);
+		if (nap > 0 && !napping) {
+			if (sensor__set_napping(c->sensor, true)) {
+				can_nap = false;
+			} else if (sensor__drain(c->sensor) > 0) {
+				/* A record the kernel sent before it saw the flag
+				 * did not wake us: it is read now, and we stay up. */
+				sensor__set_napping(c->sensor, false);
+			} else {
+				napping = true;
+			}
+		} else if (nap <= 0 && napping) {
+			sensor__set_napping(c->sensor, false);
+			napping = false;
+		}
 	}
+	if (napping)
+		sensor__set_napping(c->sensor, false);
 	/* Stop stopping processes, then drain what the kernel already queued
 	 * and pick up any stopped process whose record was lost: after this
 	 * nobody is left stopped that we don't know of. */

@@ -1251,9 +1251,19 @@ int sensor__set_protected(struct sensor *s, const struct aw_prot_key *k,
 int sensor__heartbeat(struct sensor *s)
 {
 	__u64 now = now_ns(CLOCK_BOOTTIME);
-	__u32 zero = 0;
+	__u32 k = AW_HB_TIME;
 
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.heartbeat), &zero, &now, BPF_ANY))
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.heartbeat), &k, &now, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int sensor__set_napping(struct sensor *s, bool napping)
+{
+	__u64 v = napping;
+	__u32 k = AW_HB_NAPPING;
+
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.heartbeat), &k, &v, BPF_ANY))
 		return -errno;
 	return 0;
 }

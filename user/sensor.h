@@ -90,6 +90,15 @@ int sensor__set_protected(struct sensor *s, const struct aw_prot_key *k,
 
 /* The collector is alive: stamp the heartbeat map with CLOCK_BOOTTIME. */
 int sensor__heartbeat(struct sensor *s);
+
+/*
+ * The collector is about to sleep with nothing to read (true), or is
+ * reading again (false).  While it naps, the kernel wakes it for the first
+ * record instead of leaving records for its next timer (bpf/maps.bpf.h,
+ * emit_flags).  An error (a predecessor's pinned map without the slot)
+ * means it can't nap: it must keep polling on its short timer.
+ */
+int sensor__set_napping(struct sensor *s, bool napping);
 /* Every tgid currently in session `id` (for freeze / kill-session).  Returns
  * the count written to out (at most max). */
 size_t sensor__session_members(struct sensor *s, uint64_t id, uint32_t *out, size_t max);

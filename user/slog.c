@@ -865,6 +865,11 @@ int slog__send(struct slog *s, int severity, const char *msgid, const struct slo
 	return r;
 }
 
+bool slog__idle(const struct slog *s)
+{
+	return !s || (!s->qcount && s->state != ST_CONNECTING);
+}
+
 void slog__tick(struct slog *s, uint64_t now_ms)
 {
 	if (!s)

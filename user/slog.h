@@ -171,6 +171,10 @@ int slog__send(struct slog *s, int severity, const char *msgid, const struct slo
  */
 void slog__tick(struct slog *s, uint64_t now_ms);
 
+/* Nothing queued and no connection in progress: slog__tick() can wait
+ * (a reconnect after a failure is due no sooner than its backoff). */
+bool slog__idle(const struct slog *s);
+
 /* For shutdown: tick until the queue is empty or timeout_ms have passed.
  * This one waits (poll), so not from the enforcement path.  0, or -ETIMEDOUT
  * with messages still queued. */

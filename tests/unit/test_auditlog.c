@@ -657,3 +657,31 @@ void test_auditlog_symlinked_segment_refused(void)
 	ASSERT_EQ_INT(auditlog__open(&o, &l), -ELOOP);
 	cleanup(dir);
 }
+
+/* The collector sleeps until the log has work: a batch to flush within
+ * flush_ms, nothing sooner than housekeeping once flushed. */
+void test_auditlog_timeout_ms(void)
+{
+	struct auditlog_opts o = { .flush_ms = 200, .segment_age_s = 3600 };
+	struct auditlog *l;
+	char dir[256];
+	uint64_t t;
+	int ms;
+
+	ASSERT_EQ_INT(auditlog__timeout_ms(NULL, 0), -1);
+	ASSERT_NOT_NULL(tmp_logdir(dir, sizeof(dir)));
+	o.dir = dir;
+	ASSERT_EQ_INT(auditlog__open(&o, &l), 0);
+	t = now_ms();
+	auditlog__tick(l, t);
+	ASSERT_EQ_INT(auditlog__append(l, "{\"a\":1}", 7, false), 0);
+	ms = auditlog__timeout_ms(l, t);
+	ASSERT_TRUE(ms >= 0 && ms <= 200);
+	ASSERT_EQ_INT(auditlog__timeout_ms(l, t + 1000), 0);
+	auditlog__tick(l, t + 1000);
+	/* Flushed: next is housekeeping (a minute) or the age rotation. */
+	ms = auditlog__timeout_ms(l, t + 1000);
+	ASSERT_TRUE(ms > 1000);
+	auditlog__free(l);
+	cleanup(dir);
+}

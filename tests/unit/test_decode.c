@@ -185,4 +185,18 @@ void test_util_rfc3339(void)
 	ASSERT_EQ_STR(b, "2026-11-29T16:02:04.123456789Z");
 	format_rfc3339_ns(5, b, sizeof(b));
 	ASSERT_EQ_STR(b, "1970-01-01T00:00:00.000000005Z");
+	/* The date part is cached per second: the same second again, the
+	 * next one, and back. */
+	format_rfc3339_ns(999999999ull, b, sizeof(b));
+	ASSERT_EQ_STR(b, "1970-01-01T00:00:00.999999999Z");
+	format_rfc3339_ns(1000000000ull, b, sizeof(b));
+	ASSERT_EQ_STR(b, "1970-01-01T00:00:01.000000000Z");
+	format_rfc3339_ns(1795968124123456789ull, b, sizeof(b));
+	ASSERT_EQ_STR(b, "2026-11-29T16:02:04.123456789Z");
+	/* A short buffer is cut and terminated, like snprintf. */
+	format_rfc3339_ns(5, b, 11);
+	ASSERT_EQ_STR(b, "1970-01-01");
+	b[0] = 'x';
+	format_rfc3339_ns(5, b, 1);
+	ASSERT_EQ_STR(b, "");
 }

@@ -139,8 +139,8 @@ static __always_inline struct aw_config *get_config(void)
  * the project's 6.18 VM a fork record took 21 us with a wakeup per record
  * and 1.3 us without (the irq_work behind each wakeup).  So ordinary records
  * are queued silently, and the collector drains them on a short timer.  A
- * record someone is waiting on (urgent), or a ring filling past
- * AW_RB_WAKEUP_BYTES, wakes it at once.
+ * record someone is waiting on (urgent), or a ring more than a quarter
+ * full, wakes it at once.
  *
  * That timer is itself a wakeup, 100 a second, each costing the collector
  * about 80 us of CPU on that VM even with nothing to read.  So a collector
@@ -153,8 +153,6 @@ static __always_inline struct aw_config *get_config(void)
  * collector's last look, waits for the nap to end: at most 100 ms, and
  * never a gated exec, which is urgent.)
  */
-#define AW_RB_WAKEUP_BYTES (1 << 20)
-
 static __always_inline bool collector_napping(void)
 {
 	__u32 k = AW_HB_NAPPING;
@@ -167,7 +165,8 @@ static __always_inline void emit_flags(void *ev, __u64 size, __u32 type, bool ur
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > AW_RB_WAKEUP_BYTES)
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+		      bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
 		flags = BPF_RB_FORCE_WAKEUP;
 	else if (collector_napping())
 		flags = 0;

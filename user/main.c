@@ -169,7 +169,7 @@ static const char run_usage[] =
 "      --pin-dir DIR          bpffs dir for pinned maps (default " SENSOR_DEFAULT_PIN_DIR ")\n"
 "      --state-dir DIR        where status.json is kept (default " DEFAULT_STATE_DIR ")\n"
 "      --max-procs N          process table bound (default 131072)\n"
-"      --ringbuf-mb N         kernel ring buffer size, power of two (default 16)\n"
+"      --ringbuf-mb N         kernel ring buffer size, power of two (default 2)\n"
 "      --no-network           don't attach the cgroup network hooks\n"
 "      --duration SECONDS     stop after this long (for tests and benchmarks)\n"
 "      --rules DIR            rules to enforce (default: the rules/ directory next to\n"

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -395,7 +397,17 @@ struct auditlog {
 
 	int inject_err, inject_n;
 	struct auditlog_stats st;
+
+	struct {			/* the compression thread (gzip_thread) */
+		pthread_t th;
+		_Atomic int state;	/* GZ_IDLE, GZ_RUNNING, GZ_DONE */
+		uint64_t k;		/* set before it starts, read after it is done: */
+		int err;		/* ... its result */
+		uint64_t fsyncs;
+	} gz;
 };
+
+enum { GZ_IDLE, GZ_RUNNING, GZ_DONE };
 
 static int out__reserve(struct auditlog *l, size_t more)
 {
@@ -870,8 +882,10 @@ fail:
 /* --- tick: compression and retention --- */
 
 /* gzip a closed segment: temp file, fsync, rename, then unlink the plain
- * one, so a crash at any point leaves one complete copy. */
-static int seg__compress(struct auditlog *l, uint64_t k)
+ * one, so a crash at any point leaves one complete copy.  Touches nothing
+ * but the directory, so it can run on the compression thread; *fsyncs
+ * counts its fsyncs.  0 when the plain segment is gone and the .gz stays. */
+static int seg__gzip(int dirfd, uint64_t k, uint64_t *fsyncs)
 {
 	char plain[NAME_MAX_LEN], gzname[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 8], buf[64 << 10];
 	int src, dst = -1, r = 0;
@@ -881,10 +895,10 @@ static int seg__compress(struct auditlog *l, uint64_t k)
 	seg__name(k, false, plain, sizeof(plain));
 	seg__name(k, true, gzname, sizeof(gzname));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", gzname);
-	src = openat(l->dirfd, plain, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	src = openat(dirfd, plain, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (src < 0)
 		return -errno;
-	dst = openat(l->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	dst = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (dst < 0) {
 		r = -errno;
 		goto out;
@@ -911,21 +925,83 @@ static int seg__compress(struct auditlog *l, uint64_t k)
 		r = -EIO;
 	if (!r && fsync(dst))
 		r = -errno;
-	if (!r && renameat(l->dirfd, tmp, l->dirfd, gzname))
+	if (!r)
+		++*fsyncs;
+	if (!r && renameat(dirfd, tmp, dirfd, gzname))
 		r = -errno;
-	if (!r && !dir__sync(l) && !unlinkat(l->dirfd, plain, 0)) {
-		dir__sync(l);
-		l->st.compressed++;
+	if (!r && fsync(dirfd))
+		r = -errno;
+	if (!r) {
+		++*fsyncs;
+		if (unlinkat(dirfd, plain, 0))
+			r = -errno;
+		else if (!fsync(dirfd))
+			++*fsyncs;
 	}
 out:
 	if (dst >= 0)
 		close(dst);
 	close(src);
-	if (r) {
-		unlinkat(l->dirfd, tmp, 0);
-		l->st.write_errors++;
-	}
+	if (r)
+		unlinkat(dirfd, tmp, 0);
 	return r;
+}
+
+/* What one gzip did, into the log's stats. */
+static void gz__account(struct auditlog *l, int r, uint64_t fsyncs)
+{
+	l->st.fsyncs += fsyncs;
+	if (r)
+		l->st.write_errors++;
+	else
+		l->st.compressed++;
+}
+
+static void *gz__thread(void *arg)
+{
+	struct auditlog *l = arg;
+
+	l->gz.err = seg__gzip(l->dirfd, l->gz.k, &l->gz.fsyncs);
+	atomic_store_explicit(&l->gz.state, GZ_DONE, memory_order_release);
+	return NULL;
+}
+
+/*
+ * gzip segment k.  With gzip_thread, on a thread of its own: a 64 MiB
+ * segment takes a second or more, and the collector's loop (which
+ * releases gated processes and drains the ring buffer) must not wait on
+ * it.  Retention waits instead (auditlog__tick), so it never deletes a
+ * segment under the compressor.  Inline when the option is off or no
+ * thread can be had.
+ */
+static void seg__compress(struct auditlog *l, uint64_t k)
+{
+	uint64_t fsyncs = 0;
+	int r;
+
+	if (l->o.gzip_thread) {
+		l->gz.k = k;
+		l->gz.err = 0;
+		l->gz.fsyncs = 0;
+		atomic_store_explicit(&l->gz.state, GZ_RUNNING, memory_order_relaxed);
+		if (!pthread_create(&l->gz.th, NULL, gz__thread, l))
+			return;
+		atomic_store_explicit(&l->gz.state, GZ_IDLE, memory_order_relaxed);
+	}
+	r = seg__gzip(l->dirfd, k, &fsyncs);
+	gz__account(l, r, fsyncs);
+}
+
+/* The compression thread, if it has finished (or wait: waiting for it). */
+static void gz__reap(struct auditlog *l, bool wait)
+{
+	int st = atomic_load_explicit(&l->gz.state, memory_order_acquire);
+
+	if (st == GZ_IDLE || (st == GZ_RUNNING && !wait))
+		return;
+	pthread_join(l->gz.th, NULL);
+	gz__account(l, l->gz.err, l->gz.fsyncs);
+	atomic_store_explicit(&l->gz.state, GZ_IDLE, memory_order_relaxed);
 }
 
 /* gzip the oldest closed plain segment; true if there was one. */
@@ -1001,6 +1077,12 @@ int auditlog__timeout_ms(const struct auditlog *l, uint64_t now_ms)
 
 	if (!l)
 		return -1;
+	switch (atomic_load_explicit(&l->gz.state, memory_order_acquire)) {
+	case GZ_DONE:
+		return 0;
+	case GZ_RUNNING:
+		return 20;	/* look back soon: the next segment and retention wait */
+	}
 	if (l->housekeep || l->failing)
 		return 0;
 	due = l->next_housekeep_ms;
@@ -1028,6 +1110,12 @@ void auditlog__tick(struct auditlog *l, uint64_t now_ms)
 	 * a rotation (one segment to gzip per call), and once a minute for
 	 * age-based retention.  Listing it twice per collector wakeup was a
 	 * measurable share of the gate's latency. */
+	if (atomic_load_explicit(&l->gz.state, memory_order_acquire) == GZ_RUNNING)
+		return;
+	if (atomic_load_explicit(&l->gz.state, memory_order_relaxed) == GZ_DONE) {
+		gz__reap(l, false);
+		l->housekeep = true;	/* the next one, then retention */
+	}
 	if (!l->housekeep && now_ms < l->next_housekeep_ms)
 		return;
 	l->next_housekeep_ms = now_ms + HOUSEKEEP_MS;
@@ -1035,6 +1123,9 @@ void auditlog__tick(struct auditlog *l, uint64_t now_ms)
 		return;
 	l->housekeep = log__compress_one(l, segs, n);
 	free(segs);
+	/* Retention once the thread is done with the segment it took. */
+	if (atomic_load_explicit(&l->gz.state, memory_order_relaxed) != GZ_IDLE)
+		return;
 	/* List again: compression renamed a file. */
 	if (segs__list(l->dirfd, &segs, &n))
 		return;
@@ -1062,6 +1153,7 @@ void auditlog__free(struct auditlog *l)
 {
 	if (!l)
 		return;
+	gz__reap(l, true);
 	if (l->fd >= 0) {
 		l->failing = false;
 		log__flush(l, true);

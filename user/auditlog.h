@@ -56,6 +56,7 @@ struct auditlog_opts {
 	uint64_t retain_bytes;		/* delete oldest closed segments beyond this total (0: 1 GiB) */
 	uint64_t retain_age_s;		/* ... or older than this (0: 30 days) */
 	uint32_t flush_ms;		/* bound on the batching delay (0: 200) */
+	bool gzip_thread;		/* gzip closed segments on a thread, not in tick */
 };
 
 struct auditlog;
@@ -77,8 +78,9 @@ int auditlog__open(const struct auditlog_opts *o, struct auditlog **out);
 int auditlog__append(struct auditlog *l, const char *json, size_t len, bool durable);
 
 /* Periodic work; now_ms is CLOCK_REALTIME in ms.  Flushes a batch older
- * than flush_ms, rotates by age, gzips closed segments (one per call, it can
- * take a while), and applies retention. */
+ * than flush_ms, rotates by age, gzips closed segments (one per call; it can
+ * take a while, so with gzip_thread it starts a thread and a later call
+ * collects it), and applies retention. */
 void auditlog__tick(struct auditlog *l, uint64_t now_ms);
 
 /* Milliseconds until auditlog__tick() has something to do (a batch to

@@ -3945,6 +3945,8 @@ int collector_run(const struct collector_opts *o, const char *default_agents)
 			.dir = o->log_dir,
 			.segment_bytes = o->log_segment_bytes,
 			.retain_bytes = o->log_retain_bytes,
+			/* gzip off the loop that releases gated processes */
+			.gzip_thread = true,
 		};
 		int lerr = auditlog__open(&lo, &c->log);
 

@@ -675,7 +675,7 @@ void test_auditlog_timeout_ms(void)
 	t = now_ms();
 	auditlog__tick(l, t);
 	ASSERT_EQ_INT(auditlog__append(l, "{\"a\":1}", 7, false), 0);
-	ms = auditlog__timeout_ms(l, t);
+	ms = auditlog__timeout_ms(l, now_ms());
 	ASSERT_TRUE(ms >= 0 && ms <= 200);
 	ASSERT_EQ_INT(auditlog__timeout_ms(l, t + 1000), 0);
 	auditlog__tick(l, t + 1000);
@@ -683,5 +683,58 @@ void test_auditlog_timeout_ms(void)
 	ms = auditlog__timeout_ms(l, t + 1000);
 	ASSERT_TRUE(ms > 1000);
 	auditlog__free(l);
+	cleanup(dir);
+}
+
+/*
+ * gzip_thread (the collector's setting): tick starts a thread and returns;
+ * appends go on while it runs; a later tick collects it, takes the next
+ * segment, and only then applies retention.  The log stays one valid
+ * chain, every closed segment ends up gzipped, no temp file is left, and
+ * freeing the log mid-compression waits for it.
+ */
+void test_auditlog_gzip_thread(void)
+{
+	char dir[256];
+	struct auditlog_opts o = { .segment_bytes = 600, .retain_bytes = 1000, .gzip_thread = true };
+	struct auditlog_verify v;
+	struct auditlog_stats st;
+	struct collect c = { 0 };
+	struct auditlog *l;
+	int i;
+
+	ASSERT_NOT_NULL(tmp_logdir(dir, sizeof(dir)));
+	o.dir = dir;
+	ASSERT_EQ_INT(auditlog__open(&o, &l), 0);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ_INT(append_n(l, i * 20, i * 20 + 20), 0);
+		auditlog__tick(l, now_ms());
+	}
+	/* Bounded: until every closed segment is gzipped and retention has
+	 * run after the last one, at most 10 s. */
+	for (i = 0; i < 2000; i++) {
+		struct timespec ts = { 0, 5000000 };
+
+		auditlog__tick(l, now_ms());
+		auditlog__stats(l, &st);
+		if (count_files(dir, ".jsonl") == 1 && st.deleted)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	ASSERT_EQ_INT(count_files(dir, ".jsonl"), 1);
+	ASSERT_TRUE(st.compressed >= 3);
+	ASSERT_TRUE(st.deleted > 0);
+	ASSERT_EQ_U64(st.write_errors, 0);
+	/* One more rotation, then free while its gzip may still run. */
+	ASSERT_EQ_INT(append_n(l, 200, 230), 0);
+	auditlog__tick(l, now_ms());
+	auditlog__free(l);
+	ASSERT_EQ_INT(count_files(dir, ".tmp"), 0);
+	ASSERT_EQ_INT(auditlog_verify(dir, &v), 0);
+	ASSERT_TRUE(v.retention_removed > 0);
+	ASSERT_EQ_INT(auditlog_each(dir, collect_fn, &c), 0);
+	/* One jump, where retention cut the oldest records; none after. */
+	ASSERT_EQ_INT(c.bad, 1);
+	ASSERT_EQ_INT(c.next_n, 230);
 	cleanup(dir);
 }

@@ -25,8 +25,8 @@
 
 struct proc {
 	uint32_t pid;
-	uint64_t start;			/* key: (pid, start) */
 	uint32_t ppid;			/* parent pid as last known */
+	uint64_t start;			/* key: (pid, start) */
 	struct proc *parent;		/* forking parent entry, or NULL if unknown */
 	uint64_t session_id;		/* 0 = none */
 	char *exe;			/* NULL if unknown */
@@ -35,12 +35,13 @@ struct proc {
 					 * always one more NUL; NULL if unknown */
 	uint32_t argv_len;
 	uint32_t argc;			/* strings in argv, an unterminated last one included */
+	uint32_t exit_code;
 	bool argv_trunc;		/* argv was capped at PROCTABLE_ARGV_CAP */
 	bool exited;
-	uint32_t exit_code;
 	uint64_t exec_ts, exit_ts;	/* a forked child has its parent's exec_ts */
 
-	/* Private to proctable.c. */
+	/* Private to proctable.c.  (Fields ordered so nothing pads: a table
+	 * of 100,000 entries is most of the collector's heap.) */
 	struct {
 		struct proc *hnext;		/* hash chain */
 		struct proc *lprev, *lnext;	/* eviction list, oldest first */

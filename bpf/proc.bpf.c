@@ -22,6 +22,7 @@ struct exec_scratch {
 	struct aw_exec_event ev;
 	char data[AW_EXEC_DATA_MAX + AW_PATH_MAX];
 	struct aw_name_key key;
+	__u64 gate_ts;      /* when gate() stopped it: its gated_pending value */
 };
 
 /* One slot per CPU (the collector sizes it to the possible CPUs).  A plain
@@ -74,7 +75,7 @@ static __always_inline bool gated(struct aw_name_key *key, const char *name)
  * human.  If nobody is there to decide — the heartbeat is stale — apply the
  * configured fallback in the kernel instead of stopping it for good.
  */
-static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid)
+static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid, __u64 *stopped_at)
 {
 	__u32 zero = 0;
 	__u64 *hb = bpf_map_lookup_elem(&heartbeat, &zero);
@@ -89,6 +90,7 @@ static __always_inline __u32 gate(struct aw_config *cfg, __u32 tgid)
 	if (hb && *hb && now - *hb < cfg->heartbeat_stale_ns) {
 		aw_signal(19 /* SIGSTOP */);
 		bpf_map_update_elem(&gated_pending, &tgid, &now, BPF_ANY);
+		*stopped_at = now;
 		count(AW_CNT_GATE_STOPS);
 		return AW_EXEC_GATED;
 	}
@@ -233,13 +235,19 @@ static __always_inline int on_proc_exec(struct task_struct *p, struct linux_binp
 
 	if (sess && ((sess->flags & AW_SESS_GATE_ALL) || (base && gated(&s->key, base)) ||
 		     gated(&s->key, exe_name)))
-		ev->flags |= gate(cfg, tgid);
+		ev->flags |= gate(cfg, tgid, &s->gate_ts);
 
 	if (sess)
 		ev->sess = *sess;
 	else
 		__builtin_memset(&ev->sess, 0, sizeof(ev->sess));
 	fill_hdr(&ev->hdr, AW_EV_EXEC, sess ? sess->id : 0);
+	/* A gated exec is stamped with the moment it was stopped, the value
+	 * gated_pending holds for it: the collector's proof, when it resumes
+	 * the pid, that it is this very stop it resolves (and the start of
+	 * the gate latency it reports). */
+	if (ev->flags & AW_EXEC_GATED)
+		ev->hdr.ts = s->gate_ts;
 	ev->hdr.pid = tgid;
 	ev->hdr.start = BPF_CORE_READ(p, group_leader, start_boottime);
 	ev->ppid = BPF_CORE_READ(p, real_parent, tgid);
@@ -392,6 +400,9 @@ static __always_inline int on_proc_exit(struct task_struct *p)
 	bpf_probe_read_kernel_str(ev.comm, sizeof(ev.comm), p->comm);
 	emit(&ev, sizeof(ev), AW_EV_EXIT);
 	bpf_map_delete_elem(&sessions, &tgid);
+	/* Only a living process has a gated_pending entry: once its pid can
+	 * be reused, no entry can vouch for the next holder. */
+	bpf_map_delete_elem(&gated_pending, &tgid);
 	return 0;
 }
 

@@ -861,13 +861,22 @@ static const struct rule_hit *deciding_hit(const struct match_result *r, enum ru
 	return n ? &r->hits[0] : NULL;
 }
 
-static int signal_proc(struct collector *c, uint32_t pid, uint64_t start, int sig)
+/* *sent_ns (may be NULL): see procsig_send_at. */
+static int signal_proc_at(struct collector *c, uint32_t pid, uint64_t start, int sig,
+			  uint64_t *sent_ns)
 {
-	int err = procsig_send(c->o->proc_root, pid, start, c->tick_ns, sig);
+	uint64_t sent;
+	int err = procsig_send_at(c->o->proc_root, pid, start, c->tick_ns, sig,
+				  sent_ns ? sent_ns : &sent);
 
 	if (err && err != -ESRCH)
 		c->vc.signal_errors++;
 	return err;
+}
+
+static int signal_proc(struct collector *c, uint32_t pid, uint64_t start, int sig)
+{
+	return signal_proc_at(c, pid, start, sig, NULL);
 }
 
 /* One line on the blocked process's own stderr: the agent reads it and can
@@ -1421,22 +1430,37 @@ static void act_exec(struct collector *c, const struct dexec *d, const struct se
 		if (s)
 			signal_session(c, s->id, SIGSTOP, pid);
 		return;
-	case PLAN_CONT:
-		sensor__gate_done(c->sensor, pid);
-		signal_proc(c, pid, start, SIGCONT);
+	case PLAN_CONT: {
+		uint64_t sent = 0;
+		int pfd = procsig_pidfd(pid);
+
+		/* The fast way, the one every allowed gated exec waits on: pin
+		 * the pid, and let the gate's own entry prove it is the process
+		 * this record stopped.  Otherwise (a replayed exec, an entry
+		 * gone) by its start time in /proc. */
+		if (pfd >= 0 && o->gated && !(d->ev->flags & AW_EXEC_REPLAYED) &&
+		    sensor__gate_take(c->sensor, pid, d->ev->hdr.ts)) {
+			int e = procsig_send_pidfd(pfd, SIGCONT, &sent);
+
+			if (e && e != -ESRCH)
+				c->vc.signal_errors++;
+		} else {
+			sensor__gate_done(c->sensor, pid);
+			signal_proc_at(c, pid, start, SIGCONT, &sent);
+		}
+		if (pfd >= 0)
+			close(pfd);
 		c->vc.allowed++;
 		/* The cost of the gate to the process: from the kernel's exec
-		 * timestamp (CLOCK_BOOTTIME) to its SIGCONT.  A replayed exec
-		 * waited for a collector, not for the gate: left out. */
-		if (o->gated && !(d->ev->flags & AW_EXEC_REPLAYED)) {
-			uint64_t now = now_ns(CLOCK_BOOTTIME);
-
-			if (now > d->ev->hdr.ts) {
-				lat__observe(&c->gate_lat, now - d->ev->hdr.ts);
-				prom_hist__observe(&c->gate_hist, now - d->ev->hdr.ts);
-			}
+		 * timestamp (CLOCK_BOOTTIME) to the SIGCONT that makes it
+		 * runnable.  A replayed exec waited for a collector, not for
+		 * the gate: left out. */
+		if (o->gated && !(d->ev->flags & AW_EXEC_REPLAYED) && sent > d->ev->hdr.ts) {
+			lat__observe(&c->gate_lat, sent - d->ev->hdr.ts);
+			prom_hist__observe(&c->gate_hist, sent - d->ev->hdr.ts);
 		}
 		return;
+	}
 	case PLAN_LATE_HOLD:
 		late_hold(c, d, s, o);
 		return;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "procscan.h"
@@ -41,17 +42,25 @@ static int read_stat(const char *proc_root, uint32_t pid, struct proc_stat *st)
 
 int procsig_send(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns, int sig)
 {
+	uint64_t sent;
+
+	return procsig_send_at(proc_root, pid, start_ns, tick_ns, sig, &sent);
+}
+
+int procsig_send_at(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns,
+		    int sig, uint64_t *sent_ns)
+{
 	long ticks_per_s = sysconf(_SC_CLK_TCK);
 	struct proc_stat st;
 	int pfd, err = 0;
 
-	if (pid <= 1)
-		return -EPERM; /* never init, never a process group */
+	*sent_ns = 0;
+
 	/* Pin the process first, then check it is the one we mean: once the
 	 * pidfd is open, the pid can't be handed to anyone else under us. */
-	pfd = syscall(SYS_pidfd_open, pid, 0);
+	pfd = procsig_pidfd(pid);
 	if (pfd < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
+		return pfd;
 	if (start_ns) {
 		uint64_t got;
 
@@ -64,11 +73,34 @@ int procsig_send(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_
 			goto out;
 		}
 	}
-	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0))
-		err = -errno;
+	err = procsig_send_pidfd(pfd, sig, sent_ns);
 out:
 	close(pfd);
 	return err;
+}
+
+int procsig_pidfd(uint32_t pid)
+{
+	int pfd;
+
+	if (pid <= 1)
+		return -EPERM; /* never init, never a process group */
+	pfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pfd < 0)
+		return errno == ESRCH ? -ESRCH : -errno;
+	return pfd;
+}
+
+int procsig_send_pidfd(int pfd, int sig, uint64_t *sent_ns)
+{
+	struct timespec ts;
+
+	*sent_ns = 0;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0))
+		return -errno;
+	*sent_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return 0;
 }
 
 /* A stderr that is a socket (Gemini CLI runs its shell with stdout and

@@ -1133,6 +1133,15 @@ void sensor__gate_done(struct sensor *s, uint32_t tgid)
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.gated_pending), &tgid);
 }
 
+bool sensor__gate_take(struct sensor *s, uint32_t tgid, uint64_t stopped_at)
+{
+	__u64 v;
+
+	if (bpf_map_lookup_and_delete_elem(bpf_map__fd(s->skel->maps.gated_pending), &tgid, &v))
+		return false;
+	return v == stopped_at;
+}
+
 size_t sensor__gated_stale(struct sensor *s, uint64_t min_age_ns, uint32_t *out, size_t max)
 {
 	int fd = bpf_map__fd(s->skel->maps.gated_pending);

@@ -65,6 +65,14 @@ int sensor__sessions_each(struct sensor *s, int (*fn)(uint32_t tgid, const struc
 						      void *ctx), void *ctx);
 /* A gated process's verdict is carried out: forget it. */
 void sensor__gate_done(struct sensor *s, uint32_t tgid);
+/*
+ * The same, for a caller that holds a pidfd for tgid: true if the kernel's
+ * entry was the one its gate made at stopped_at (the exec record's ts).
+ * Entries exist only for living processes (the exit hook removes them), so
+ * with the pidfd opened first, true proves the pidfd is that process: no
+ * /proc read needed.  The entry is gone afterwards either way.
+ */
+bool sensor__gate_take(struct sensor *s, uint32_t tgid, uint64_t stopped_at);
 /* Processes the gate stopped more than min_age_ns ago and nobody has
  * resolved yet (their record was lost, or we are shutting down): up to max
  * pids into out, and how many there were. */

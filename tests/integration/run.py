@@ -1484,6 +1484,47 @@ def test_pause_allow_and_timeout():
        [("allow", "human"), ("kill", "timeo")], "verdict records (verdict, decided by)")
 
 
+def gated_pending_pids(aw):
+    """The pids in the kernel's gated_pending map (bpftool on the pin)."""
+    r = run_cmd(["bpftool", "-j", "map", "dump", "pinned", os.path.join(aw.pin_dir, "map_gated_pending")])
+    eq(r.returncode, 0, "bpftool map dump gated_pending (stderr %r)" % r.stderr[:200])
+    pids = []
+    for e in json.loads(r.stdout or "[]"):
+        k = e.get("key")
+        if isinstance(k, list):  # no BTF: little-endian hex bytes
+            k = int.from_bytes(bytes(int(b, 16) for b in k), "little")
+        pids.append(int(k))
+    return pids
+
+
+def test_gated_entry_leaves_with_its_process():
+    """The gate's gated_pending entry lives exactly as long as the process:
+    the collector takes it as proof of identity when it resumes a pid, so
+    one must never outlive the process whose pid it names.  Here the held
+    process is killed and left a zombie (its parent never waits), where
+    the collector's own clean-up (which waits for /proc to lose the pid)
+    never removes it."""
+    if not shutil.which("bpftool"):
+        raise Skip("no bpftool to read the map")
+    ws = TMP.make("ws")
+    allowed = os.path.join(ws, "allowme")
+    agent = fake_agent("/usr/bin/touch %s & exec /bin/sleep 60" % sq(allowed))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir(PAUSE_RULES)])
+    PROCS.spawn([agent], cwd=ws)
+    pd = pending_of(aw, lambda x: x.get("rule") == "test-pause-touch", "touch allowme")
+    check(pd["pid"] in gated_pending_pids(aw), "held touch has its gated_pending entry")
+    os.kill(pd["pid"], signal.SIGKILL)  # a process this test started (the agent's child)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _state_or_none(pd["pid"]) not in ("Z", None):
+        time.sleep(0.02)
+    eq(_state_or_none(pd["pid"]), "Z", "killed touch is a zombie its parent never reaps")
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and pd["pid"] in gated_pending_pids(aw):
+        time.sleep(0.05)
+    check(pd["pid"] not in gated_pending_pids(aw), "gated_pending entry gone with the process")
+    check(not os.path.exists(allowed), "the held touch never ran")
+
+
 def procstate(pid):
     with open("/proc/%d/stat" % pid) as f:
         return f.read().rsplit(")", 1)[1].split()[0]

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -142,6 +143,39 @@ void test_procsig_is_gone(void)
 	ASSERT_TRUE(procsig_is_gone("/proc", pid));
 	waitpid(pid, NULL, 0);
 	ASSERT_TRUE(procsig_is_gone("/proc", pid));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* The gate's fast resume: a pidfd, then SIGCONT through it, stamped with
+ * CLOCK_BOOTTIME just before it is sent; never pid 0 or 1. */
+void test_procsig_send_pidfd_resumes_and_stamps(void)
+{
+	struct timespec a, b;
+	uint64_t sent = 1, lo, hi;
+	int p[2], pfd, st;
+	pid_t pid;
+
+	ASSERT_EQ_INT(procsig_pidfd(1), -EPERM);
+	ASSERT_EQ_INT(procsig_pidfd(0), -EPERM);
+	ASSERT_EQ_INT(pipe(p), 0);
+	pid = stopped_child(p[1]);
+	ASSERT_TRUE(pid > 0);
+	pfd = procsig_pidfd(pid);
+	ASSERT_TRUE(pfd >= 0);
+	clock_gettime(CLOCK_BOOTTIME, &a);
+	ASSERT_EQ_INT(procsig_send_pidfd(pfd, SIGCONT, &sent), 0);
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	lo = (uint64_t)a.tv_sec * 1000000000ull + a.tv_nsec;
+	hi = (uint64_t)b.tv_sec * 1000000000ull + b.tv_nsec;
+	ASSERT_TRUE(sent >= lo && sent <= hi);
+	/* Resumed: it runs on to _exit(0). */
+	ASSERT_EQ_INT(waitpid(pid, &st, 0), pid);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Reaped: the pidfd still names it, and the signal finds nobody. */
+	ASSERT_EQ_INT(procsig_send_pidfd(pfd, SIGCONT, &sent), -ESRCH);
+	ASSERT_EQ_U64(sent, 0);
+	close(pfd);
 	close(p[0]);
 	close(p[1]);
 }

@@ -551,7 +551,7 @@ class Tracer(OneProcess):
 
 def build_helpers(tmp):
     exes = {}
-    for name in ("execstorm", "delstorm", "connstorm", "launch", "forkstorm"):
+    for name in ("execstorm", "delstorm", "connstorm", "launch"):
         exe = os.path.join(tmp, "bin", name)
         os.makedirs(os.path.dirname(exe), exist_ok=True)
         subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", exe,
@@ -929,7 +929,7 @@ def report(out, scen, active, res, infos, skipped, stats_how, agent, n_rules, co
         out.append("")
 
     if "gated" in scen:
-        out.append("### Gate latency, allowed gated execs (kernel exec timestamp to the collector's SIGCONT)\n")
+        out.append("### Gate latency, allowed gated execs (the kernel's stop to the collector's SIGCONT)\n")
         out.append("| config | runs | gated execs | p50 | p99 | max | gated/allowed (status.json) |")
         out.append("|---|---:|---:|---:|---:|---:|---|")
         for c in active:
@@ -1045,26 +1045,32 @@ def smaps_kib(pid):
     return kinds
 
 
-def bench_collector_rss(tmp, out):
-    """The whole collector, not a part: peak RSS once it tracks N_TRACKED
-    session processes (a fork storm in a session, every child kept in the
-    table after it exits), with the default rules and ring buffer."""
-    agent = f"awrss{os.getpid()}"
-    aw = Agentwatch("aw-rss", "agentwatch", agent, os.path.join(ROOT, "rules"), ["--mode", "monitor"])
-    work_dir = os.path.join(tmp, "rss")
+def start_whole(tmp, name, mode):
+    """agentwatch with the default rules, ring buffer and process table, and
+    the exec storm helper behind a link whose name is its fake agent."""
+    agent = f"aw{name}{os.getpid()}"
+    aw = Agentwatch(f"aw-{name}", "agentwatch", agent, os.path.join(ROOT, "rules"), ["--mode", mode])
+    work_dir = os.path.join(tmp, name)
     os.makedirs(work_dir)
-    exes = build_helpers(work_dir)
-    storm = agent_link(work_dir, agent, exes["forkstorm"], "rss")
+    storm = agent_link(work_dir, agent, build_helpers(work_dir)["execstorm"], name)
     rundir = os.path.join(work_dir, "run")
     os.makedirs(rundir)
     aw.check()
     aw.start(rundir)
+    return aw, storm
+
+
+def bench_collector_rss(tmp, out):
+    """The whole collector, not a part: peak RSS once it tracks N_TRACKED
+    session processes (a fork storm in a session, every child kept in the
+    table after it exits), with the default rules and ring buffer."""
+    aw, storm = start_whole(tmp, "rss", "monitor")
     table = {}
     try:
         base = smaps_kib(aw.p.pid)
-        r = subprocess.run([storm, str(N_TRACKED)], capture_output=True, text=True, timeout=900)
+        r = subprocess.run([storm, str(N_TRACKED), "-"], capture_output=True, text=True, timeout=900)
         if r.returncode:
-            sys.exit(f"forkstorm failed: {r.stderr[-300:]}")
+            sys.exit(f"the fork storm failed: {r.stderr[-300:]}")
         # status.json is rewritten every second; wait until it counts them all.
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -1107,16 +1113,7 @@ def bench_top_rate(tmp, out):
     """Zero loss at the machine's top exec rate: parallel exec loops in
     sessions (twice as many loops as CPUs), the default ring buffer, JSON
     output and the audit log; the loss counters must stay 0."""
-    agent = f"awtop{os.getpid()}"
-    aw = Agentwatch("aw-top", "agentwatch", agent, os.path.join(ROOT, "rules"), ["--mode", "enforce"])
-    work_dir = os.path.join(tmp, "top")
-    os.makedirs(work_dir)
-    exes = build_helpers(work_dir)
-    storm = agent_link(work_dir, agent, exes["execstorm"], "top")
-    rundir = os.path.join(work_dir, "run")
-    os.makedirs(rundir)
-    aw.check()
-    aw.start(rundir)
+    aw, storm = start_whole(tmp, "top", "enforce")
     try:
         t0 = time.monotonic()
         ps = [subprocess.Popen([storm, str(N_TOP_EXECS)], stdout=subprocess.DEVNULL)

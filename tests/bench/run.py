@@ -1096,7 +1096,7 @@ def bench_collector_rss(tmp, out):
             f"other anonymous {mib(kinds.get('other', 0)):.1f} MiB, "
             f"binary and libraries {mib(kinds.get('files', 0)):.1f} MiB; ring buffer losses {lost}")
     print(line, flush=True)
-    out.append("## The whole collector: 100,000 tracked processes, and the top exec rate\n")
+    out.append(f"## The whole collector: {N_TRACKED:,} tracked processes, and the top exec rate\n")
     out.append("```\n" + line + "\n```\n")
     out.append(f"`agentwatch run --mode monitor` with the default rules, ring buffer and --max-procs; "
                f"a session forks {N_TRACKED:,} children one at a time, each exits at once and stays in "

@@ -3208,8 +3208,12 @@ def test_workspace_renamed_while_deleting_stays_the_workspace():
     eq(trip.get("breaker"), "resumed (deleting inside the workspace)", "what the trip led to")
     check(trip.get("path", "").startswith(new_ws + "/build/"), "the trip's path: %r" % trip.get("path"))
     eq(trip.get("workspace"), new_ws, "the workspace followed the rename")
-    recs = aw.records(lambda r: r.get("type") == "file" and r.get("op") == "unlink")
-    eq(sorted(r.get("path") for r in recs if r.get("path_arg") in names[5:]),
+    # The wiper has exited, but its last records may still be on their way
+    # (a busy collector reads the ring buffer every 25 ms): wait for them.
+    recs = aw.wait_for(lambda r: r.get("type") == "file" and r.get("op") == "unlink" and
+                       r.get("path_arg") in names[5:], "the unlink records after the rename",
+                       count=len(names) - 5)
+    eq(sorted(r.get("path") for r in recs),
        [os.path.join(new_ws, "build", n) for n in names[5:]], "records after the rename")
 
 

@@ -866,22 +866,13 @@ static const struct rule_hit *deciding_hit(const struct match_result *r, enum ru
 	return n ? &r->hits[0] : NULL;
 }
 
-/* *sent_ns (may be NULL): see procsig_send_at. */
-static int signal_proc_at(struct collector *c, uint32_t pid, uint64_t start, int sig,
-			  uint64_t *sent_ns)
+static int signal_proc(struct collector *c, uint32_t pid, uint64_t start, int sig)
 {
-	uint64_t sent;
-	int err = procsig_send_at(c->o->proc_root, pid, start, c->tick_ns, sig,
-				  sent_ns ? sent_ns : &sent);
+	int err = procsig_send(c->o->proc_root, pid, start, c->tick_ns, sig);
 
 	if (err && err != -ESRCH)
 		c->vc.signal_errors++;
 	return err;
-}
-
-static int signal_proc(struct collector *c, uint32_t pid, uint64_t start, int sig)
-{
-	return signal_proc_at(c, pid, start, sig, NULL);
 }
 
 /* One line on the blocked process's own stderr: the agent reads it and can
@@ -1436,23 +1427,27 @@ static void act_exec(struct collector *c, const struct dexec *d, const struct se
 			signal_session(c, s->id, SIGSTOP, pid);
 		return;
 	case PLAN_CONT: {
+		bool live = !(d->ev->flags & AW_EXEC_REPLAYED);
+		int pfd = procsig_pidfd(pid), err = pfd < 0 ? pfd : 0;
 		uint64_t sent = 0;
-		int pfd = procsig_pidfd(pid);
 
-		/* The fast way, the one every allowed gated exec waits on: pin
-		 * the pid, and let the gate's own entry prove it is the process
-		 * this record stopped.  Otherwise (a replayed exec, an entry
-		 * gone) by its start time in /proc. */
-		if (pfd >= 0 && o->gated && !(d->ev->flags & AW_EXEC_REPLAYED) &&
-		    sensor__gate_take(c->sensor, pid, d->ev->hdr.ts)) {
-			int e = procsig_send_pidfd(pfd, SIGCONT, &sent);
-
-			if (e && e != -ESRCH)
-				c->vc.signal_errors++;
-		} else {
-			sensor__gate_done(c->sensor, pid);
-			signal_proc_at(c, pid, start, SIGCONT, &sent);
+		/* Pin the pid, then prove it is the process this record
+		 * stopped: the fast way, the one every allowed gated exec waits
+		 * on, by the gate's own entry (taking it is also forgetting
+		 * it); otherwise (a replayed exec, an entry gone) by its start
+		 * time in /proc. */
+		if (!err && o->gated && live && sensor__gate_take(c->sensor, pid, d->ev->hdr.ts))
+			err = procsig_send_pidfd(pfd, SIGCONT, &sent);
+		else {
+			if (!o->gated || !live || err)
+				sensor__gate_done(c->sensor, pid);
+			if (!err)
+				err = procsig_check_start(c->o->proc_root, pid, start, c->tick_ns);
+			if (!err)
+				err = procsig_send_pidfd(pfd, SIGCONT, &sent);
 		}
+		if (err && err != -ESRCH)
+			c->vc.signal_errors++;
 		if (pfd >= 0)
 			close(pfd);
 		c->vc.allowed++;
@@ -1460,7 +1455,7 @@ static void act_exec(struct collector *c, const struct dexec *d, const struct se
 		 * timestamp (CLOCK_BOOTTIME) to the SIGCONT that makes it
 		 * runnable.  A replayed exec waited for a collector, not for
 		 * the gate: left out. */
-		if (o->gated && !(d->ev->flags & AW_EXEC_REPLAYED) && sent > d->ev->hdr.ts) {
+		if (o->gated && live && sent > d->ev->hdr.ts) {
 			lat__observe(&c->gate_lat, sent - d->ev->hdr.ts);
 			prom_hist__observe(&c->gate_hist, sent - d->ev->hdr.ts);
 		}

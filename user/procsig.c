@@ -43,40 +43,34 @@ static int read_stat(const char *proc_root, uint32_t pid, struct proc_stat *st)
 int procsig_send(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns, int sig)
 {
 	uint64_t sent;
-
-	return procsig_send_at(proc_root, pid, start_ns, tick_ns, sig, &sent);
-}
-
-int procsig_send_at(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns,
-		    int sig, uint64_t *sent_ns)
-{
-	long ticks_per_s = sysconf(_SC_CLK_TCK);
-	struct proc_stat st;
-	int pfd, err = 0;
-
-	*sent_ns = 0;
+	int pfd, err;
 
 	/* Pin the process first, then check it is the one we mean: once the
 	 * pidfd is open, the pid can't be handed to anyone else under us. */
 	pfd = procsig_pidfd(pid);
 	if (pfd < 0)
 		return pfd;
-	if (start_ns) {
-		uint64_t got;
-
-		err = read_stat(proc_root, pid, &st);
-		if (err)
-			goto out;
-		got = st.start_ticks * (1000000000ull / (ticks_per_s > 0 ? ticks_per_s : 100));
-		if (got - got % tick_ns != start_ns) {
-			err = -ESRCH;
-			goto out;
-		}
-	}
-	err = procsig_send_pidfd(pfd, sig, sent_ns);
-out:
+	err = procsig_check_start(proc_root, pid, start_ns, tick_ns);
+	if (!err)
+		err = procsig_send_pidfd(pfd, sig, &sent);
 	close(pfd);
 	return err;
+}
+
+int procsig_check_start(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns)
+{
+	long ticks_per_s = sysconf(_SC_CLK_TCK);
+	struct proc_stat st;
+	uint64_t got;
+	int err;
+
+	if (!start_ns)
+		return 0;
+	err = read_stat(proc_root, pid, &st);
+	if (err)
+		return err;
+	got = st.start_ticks * (1000000000ull / (ticks_per_s > 0 ? ticks_per_s : 100));
+	return got - got % tick_ns == start_ns ? 0 : -ESRCH;
 }
 
 int procsig_pidfd(uint32_t pid)

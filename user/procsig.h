@@ -17,17 +17,20 @@
  * or another -errno. */
 int procsig_send(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns, int sig);
 
-/* procsig_send, and *sent_ns = CLOCK_BOOTTIME just before the signal is
- * sent (0 if it wasn't): the moment a SIGCONT makes the process runnable.
- * Measured after the call it would include the time the woken process
- * spends running on the caller's CPU before the caller gets it back. */
-int procsig_send_at(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns,
-		    int sig, uint64_t *sent_ns);
-
-/* The two halves, for a caller with its own proof of identity: a pidfd
- * for pid (-EPERM for pid <= 1, -ESRCH, -errno), and a signal through it
- * with *sent_ns as above. */
+/*
+ * The three steps of procsig_send, for a caller that can prove who a
+ * pidfd is some other way (the gate's own entry, user/sensor.h
+ * sensor__gate_take) and so skips the /proc read:
+ * - a pidfd for pid: -EPERM for pid <= 1, -ESRCH, -errno;
+ * - is pid (pinned by a pidfd the caller holds) the process started at
+ *   start_ns?  0 (also for start_ns 0), -ESRCH, -errno;
+ * - the signal through the pidfd, *sent_ns = CLOCK_BOOTTIME just before it
+ *   is sent (0 if it wasn't): the moment a SIGCONT makes the process
+ *   runnable.  Taken after the call, it would include the time the woken
+ *   process runs on the caller's CPU before the caller gets it back.
+ */
 int procsig_pidfd(uint32_t pid);
+int procsig_check_start(const char *proc_root, uint32_t pid, uint64_t start_ns, uint64_t tick_ns);
 int procsig_send_pidfd(int pfd, int sig, uint64_t *sent_ns);
 
 /* Write one line to the process's own stderr (reopened through

@@ -217,6 +217,12 @@ static void escape_ascii(struct jsonw *w, unsigned char c)
 	put_u(w, 0x00, c);
 }
 
+/* A byte that stands for itself inside a JSON string. */
+static inline bool plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 /*
  * Write s[0..n) as the body of a JSON string.  Safe runs are copied in
  * bulk; what needs escaping is one of: an ASCII byte, a C1 control (a valid
@@ -235,7 +241,7 @@ static void put_escaped(struct jsonw *w, const unsigned char *s, size_t n)
 	while (i < n) {
 		unsigned char c = s[i];
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		if (plain_ascii(c)) {
 			i++;
 			continue;
 		}
@@ -280,12 +286,8 @@ void jsonw__key(struct jsonw *w, const char *key)
 		return;
 	}
 	n = strlen(key);
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)key[i];
-
-		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
-			break;
-	}
+	for (i = 0; i < n && plain_ascii((unsigned char)key[i]); i++)
+		;
 	if (i < n) {
 		/* A key that needs escaping: the general path. */
 		if (top->nonempty)

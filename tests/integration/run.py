@@ -19,6 +19,7 @@ Prints `ok NAME` / `FAIL NAME: reason` per test and one closing line
 `N passed, N failed`; exits 1 if any test failed.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -3703,10 +3704,19 @@ def test_reduced_without_send_signal_breaker_stops_late():
     eq(len(os.listdir(tree)), left, "nothing more deleted after the stop")
 
 
-def _udp_sink():
+@contextlib.contextmanager
+def _net_endpoints():
+    """A loopback TCP listener and UDP sink for _net_agent: (tcp port, udp port)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("127.0.0.1", 0))
-    return u
+    try:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        u.bind(("127.0.0.1", 0))
+        yield srv.getsockname()[1], u.getsockname()[1]
+    finally:
+        srv.close()
+        u.close()
 
 
 def _net_agent(ws, port, uport):
@@ -3739,13 +3749,7 @@ def test_reduced_without_cgroup2_reports_network_from_syscalls():
     connect and the UDP send are still reported, with their results, from
     the syscall tracepoints, and a deny rule's record says it was not
     enforced.  The metrics say which features are off."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    port = srv.getsockname()[1]
-    u = _udp_sink()
-    uport = u.getsockname()[1]
-    try:
+    with _net_endpoints() as (port, uport):
         ws = TMP.make("ws")
         agent, outf = _net_agent(ws, port, uport)
         aw = ReducedAgentwatch("cgroup2", [agent_spec(agent)],
@@ -3764,21 +3768,12 @@ def test_reduced_without_cgroup2_reports_network_from_syscalls():
         _, m = _scrape(_metrics_url(aw))
         eq((m.get('agentwatch_feature{feature="cgroup2"}'), m.get('agentwatch_feature{feature="tp_btf"}')),
            (0.0, 1.0), "the metrics say which features are off")
-    finally:
-        srv.close()
-        u.close()
 
 
 def test_reduced_cgroup_hooks_that_wont_attach_fall_back_to_syscalls():
     """The cgroup connect/sendmsg hooks load but will not attach: the sensor
     loads once more with the syscall-entry fallback, and goes on."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    port = srv.getsockname()[1]
-    u = _udp_sink()
-    uport = u.getsockname()[1]
-    try:
+    with _net_endpoints() as (port, uport):
         ws = TMP.make("ws")
         agent, outf = _net_agent(ws, port, uport)
         aw = ReducedAgentwatch("cgroup_sock", [agent_spec(agent)],
@@ -3792,9 +3787,6 @@ def test_reduced_cgroup_hooks_that_wont_attach_fall_back_to_syscalls():
               "attached: the syscall fallback, no hook: %r" % sorted(links))
         p = run_agent(agent, cwd=ws)
         _check_net_without_hooks(aw, p, port, uport, outf)
-    finally:
-        srv.close()
-        u.close()
 
 
 def test_reduced_without_tp_btf_runs_on_raw_tracepoints():

@@ -13,7 +13,9 @@
  * destructive commands.
  *
  * Each figure is the median of RUNS runs of at least MS milliseconds of
- * this thread's CPU time.
+ * this thread's CPU time.  -P PASSES instead matches the mix corpus
+ * exactly PASSES times and times nothing: a fixed amount of work for a
+ * profiler (valgrind --tool=callgrind --toggle-collect=ruleset__match_exec).
  * Every verdict is checked against what the corpus says it should be, so
  * a rule set that did not load, or a matcher that got faster by getting
  * wrong, fails loudly (exit 1).  The digest line hashes every verdict,
@@ -556,14 +558,16 @@ static void per_command(struct bench *b, struct ecorpus *c)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: matchbench [-d RULES_DIR] [-r RUNS] [-m MS_PER_RUN] [-p]\n"
-		"  -p  also time each exec of the corpus alone\n");
+	fprintf(stderr, "usage: matchbench [-d RULES_DIR] [-r RUNS] [-m MS_PER_RUN] [-p] [-P PASSES]\n"
+		"  -p  also time each exec of the corpus alone\n"
+		"  -P  match the exec mix PASSES times, time nothing (for a profiler)\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *dir = "rules";
 	int runs = 7, min_ms = 300, opt, bad = 0, err = 1;
+	long fixed_passes = 0;
 	bool each = false;
 	struct ecorpus harm = { 0 }, destr = { 0 }, mix = { 0 };
 	struct nitem nv[16];
@@ -574,8 +578,11 @@ int main(int argc, char **argv)
 	struct bench b = { 0 };
 	char e[512];
 
-	while ((opt = getopt(argc, argv, "d:r:m:ph")) != -1) {
+	while ((opt = getopt(argc, argv, "d:r:m:pP:h")) != -1) {
 		switch (opt) {
+		case 'P':
+			fixed_passes = atol(optarg);
+			break;
 		case 'p':
 			each = true;
 			break;
@@ -593,7 +600,7 @@ int main(int argc, char **argv)
 			return opt == 'h' ? 0 : 2;
 		}
 	}
-	if (runs < 1 || runs > RUNS_MAX || min_ms < 1) {
+	if (runs < 1 || runs > RUNS_MAX || min_ms < 1 || fixed_passes < 0) {
 		usage();
 		return 2;
 	}
@@ -648,6 +655,16 @@ int main(int argc, char **argv)
 		struct job jn = { W_NET, NULL, nv, NULL, n_net };
 		struct job jf = { W_FILE, NULL, NULL, fv, n_file };
 
+		if (fixed_passes) {
+			long k;
+
+			for (k = 0; k < fixed_passes; k++)
+				sink += pass(&b, &jm);
+			printf("matcher: %ld passes of the exec mix, %zu matches\n", fixed_passes,
+			       (size_t)fixed_passes * mix.n);
+			err = 0;
+			goto cleanup;
+		}
 		report("exec", "harmless", &b, &jh, runs, min_ms, ev_h, harm.n);
 		report("exec", "destructive", &b, &jd, runs, min_ms, ev_d, destr.n);
 		report("exec", "mix", &b, &jm, runs, min_ms, ev_m, mix.n);

@@ -118,11 +118,34 @@ static bool glob_n(const char *glob, const char *p, size_t n)
 	return fnmatch(glob, buf, 0) == 0;
 }
 
+static uint64_t len_bit(size_t n)
+{
+	return 1ull << (n < 63 ? n : 63);
+}
+
+void cmd_valopts_prepare(struct cmd_valopts *vo)
+{
+	size_t i;
+
+	memset(vo->shorts, 0, sizeof(vo->shorts));
+	vo->lens = 0;
+	for (i = 0; i < vo->n; i++) {
+		const unsigned char *s = (const unsigned char *)vo->v[i];
+
+		if (s[0] == '-' && s[1] && s[1] != '-' && s[2] == '\0')
+			vo->shorts[s[1] / 64] |= 1ull << (s[1] % 64);
+		vo->lens |= len_bit(strlen(vo->v[i]));
+	}
+	vo->prepared = true;
+}
+
 /* Is the short option ch declared to take a value? */
 static bool vo_short(const struct cmd_valopts *vo, char ch)
 {
 	size_t i;
 
+	if (vo && vo->prepared)
+		return (vo->shorts[(unsigned char)ch / 64] >> ((unsigned char)ch % 64)) & 1;
 	for (i = 0; vo && i < vo->n; i++) {
 		const char *s = vo->v[i];
 
@@ -138,6 +161,8 @@ static bool vo_word(const struct cmd_valopts *vo, const char *p, size_t n)
 {
 	size_t i;
 
+	if (vo && vo->prepared && !(vo->lens & len_bit(n)))
+		return false;
 	for (i = 0; vo && i < vo->n; i++) {
 		const char *s = vo->v[i];
 

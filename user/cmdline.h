@@ -73,7 +73,17 @@ void cmdline_release(struct cmdline *c);
 struct cmd_valopts {
 	const char *const *v;
 	size_t n;
+	/* Optional, filled by cmd_valopts_prepare(): the short options that
+	 * take a value, as a bitmap of their letters, and the lengths of all
+	 * entries (bit 63: 63 bytes or more).  Most words are then ruled out
+	 * without comparing them to each entry. */
+	bool prepared;
+	uint64_t shorts[4];
+	uint64_t lens;
 };
+
+/* Fill in vo's bitmaps; vo->v must not change afterwards. */
+void cmd_valopts_prepare(struct cmd_valopts *vo);
 
 /*
  * A flag as a rule names it, parsed once by cmdline_flagspec_parse():

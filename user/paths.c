@@ -80,6 +80,54 @@ static size_t walk(const char *const src[], int nsrc, char *out, size_t outlen, 
 	return len;
 }
 
+/*
+ * The usual stack, left to right, in one pass: the common case, where the
+ * result fits.  Returns its length, or -1 when a step would not fit in
+ * out (then walk() works out what to keep; a later ".." might have
+ * brought the result back within outlen).
+ */
+static long walk_forward(const char *const src[], int nsrc, char *out, size_t outlen)
+{
+	size_t len = 0;
+	int k;
+
+	for (k = 0; k < nsrc; k++) {
+		const char *s = src[k];
+
+		for (;;) {
+			size_t n;
+
+			while (*s == '/')
+				s++;
+			if (!*s)
+				break;
+			n = strcspn(s, "/");
+			if (n == 1 && s[0] == '.') {
+				/* nothing */
+			} else if (n == 2 && s[0] == '.' && s[1] == '.') {
+				while (len > 0 && out[len - 1] != '/')
+					len--;
+				if (len > 0)
+					len--;
+			} else {
+				if (len + 1 + n >= outlen)
+					return -1;
+				out[len] = '/';
+				memcpy(out + len + 1, s, n);
+				len += 1 + n;
+			}
+			s += n;
+		}
+	}
+	if (len == 0) {
+		if (outlen < 2)
+			return -1;
+		out[len++] = '/';
+	}
+	out[len] = '\0';
+	return (long)len;
+}
+
 int path_join_normalize(const char *dir, const char *path, char *out, size_t outlen)
 {
 	const char *src[2];
@@ -97,6 +145,13 @@ int path_join_normalize(const char *dir, const char *path, char *out, size_t out
 	}
 	src[nsrc++] = path;
 
+	if (out && outlen) {
+		long n = walk_forward(src, nsrc, out, outlen);
+
+		if (n >= 0 && n <= INT_MAX)
+			return (int)n;
+		out[0] = '\0';
+	}
 	total = walk(src, nsrc, NULL, 0, 0);
 	if (!out || !outlen)
 		return -ENAMETOOLONG;

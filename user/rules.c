@@ -1681,7 +1681,44 @@ static int finish_rule(struct parser *P)
 	if (!r->severity)
 		r->severity = "medium";
 	r->rate_key = fnv1a(r->id);
+	r->vo.v = (const char *const *)r->valopts;
+	r->vo.n = r->n_valopts;
+	cmd_valopts_prepare(&r->vo);
+	r->vo_hash = 0;
+	for (i = 0; i < r->n_valopts; i++)
+		r->vo_hash = r->vo_hash * 31 + fnv1a(r->valopts[i]);
 	return 0;
+}
+
+static bool same_valopts(const struct rule *a, const struct rule *b)
+{
+	size_t i;
+
+	if (a->n_valopts != b->n_valopts || a->vo_hash != b->vo_hash)
+		return false;
+	for (i = 0; i < a->n_valopts; i++)
+		if (strcmp(a->valopts[i], b->valopts[i]) != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Number the value-option lists of v[from..n): rules with equal lists get
+ * the same id, so the matcher works out an exec's operands once for all
+ * of them.  The id is the index of the first such rule, plus one.
+ */
+static void number_valopts(struct rule *v, size_t from, size_t n)
+{
+	size_t i, j;
+
+	for (i = from; i < n; i++) {
+		v[i].vo_id = (uint32_t)i + 1;
+		for (j = 0; j < i && v[i].n_valopts; j++)
+			if (v[j].n_valopts && same_valopts(&v[i], &v[j])) {
+				v[i].vo_id = v[j].vo_id;
+				break;
+			}
+	}
 }
 
 static int set_reserve(struct ruleset *rs, size_t more)
@@ -2064,6 +2101,7 @@ static int commit(struct ruleset *rs, struct ruleset *tmp)
 		return err;
 	for (i = 0; i < tmp->n; i++)
 		rs->n_tests += tmp->v[i].n_tests;
+	number_valopts(rs->v, rs->n, rs->n + tmp->n);
 	rs->n += tmp->n;
 	tmp->n = 0;
 	if (tmp->n_lists)

@@ -57,7 +57,9 @@ struct prep {
 	const struct exec_ctx *x;
 	struct cmdline cl;
 	size_t *ops, n_ops;             /* operands with no value options */
-	size_t *ops_rule;               /* scratch: operands for one rule */
+	size_t *ops_rule;               /* operands under the value options ... */
+	size_t n_ops_rule;
+	uint32_t ops_rule_vo;           /* ... of the rules with this vo_id (0: none) */
 	char *joined;                   /* lazy: argv joined by spaces */
 	size_t n_bases;
 	bool abs_ready;                 /* lazy: file_abs, arg0_abs */
@@ -198,7 +200,8 @@ static bool match_binary(struct prep *c, const struct pred *p)
 	size_t i, b;
 
 	for (i = 0; i < p->alts.n; i++) {
-		const char *g = p->alts.v[i].s;
+		const struct alt *a = &p->alts.v[i];
+		const char *g = a->s;
 
 		if (g[0] == '/') {
 			prep_abs(c);
@@ -208,8 +211,10 @@ static bool match_binary(struct prep *c, const struct pred *p)
 				return true;
 			continue;
 		}
+		/* A basename without magic matches only itself: bytes, no fnmatch. */
 		for (b = 0; b < c->n_bases; b++)
-			if (glob_ok(g, c->bases[b], 0))
+			if (a->magic ? glob_ok(g, c->bases[b], 0) :
+				       c->bases[b][0] == g[0] && strcmp(c->bases[b], g) == 0)
 				return true;
 	}
 	return false;
@@ -789,7 +794,7 @@ static bool rate_reached(struct prep *c, const struct rule *r, const struct pred
 
 static enum fire eval_exec(struct prep *c, const struct rule *r)
 {
-	struct cmd_valopts vo = { (const char *const *)r->valopts, r->n_valopts };
+	const struct cmd_valopts *vo = &r->vo;
 	const size_t *ops = c->ops;
 	size_t n_ops = c->n_ops, sub_end = 0, i;
 	bool unknown = false, have_sub = false;
@@ -797,7 +802,12 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 	c->target[0] = '\0';
 	c->target_unresolved = false;
 	if (r->n_valopts) {
-		n_ops = cmdline_operands(&c->cl, &vo, c->ops_rule, c->cl.n);
+		/* Rules for one binary mostly declare the same options. */
+		if (!r->vo_id || r->vo_id != c->ops_rule_vo) {
+			c->n_ops_rule = cmdline_operands(&c->cl, vo, c->ops_rule, c->cl.n);
+			c->ops_rule_vo = r->vo_id;
+		}
+		n_ops = c->n_ops_rule;
 		ops = c->ops_rule;
 	}
 	for (i = 0; i < r->n_preds; i++) {
@@ -831,7 +841,7 @@ static enum fire eval_exec(struct prep *c, const struct rule *r)
 			}
 			break;
 		case P_FLAG:
-			v = match_flag(c, p, &vo);
+			v = match_flag(c, p, vo);
 			break;
 		case P_ARG:
 			v = match_arg(c, p);
@@ -1161,24 +1171,30 @@ static void prep_release(struct prep *c)
 
 /* ---- exec --------------------------------------------------------------- */
 
-/* The last HOME=/... entry of the environment.  memmem jumps from one
- * such entry to the next: a login environment has dozens of others. */
+/* The last HOME=/... entry of the environment.  memchr jumps from one 'H'
+ * to the next: a login environment has a few dozen entries and few of
+ * them hold one (a memmem for "\0HOME=/" cost ten times as much). */
 static void home_of(struct prep *c, const struct exec_ctx *x)
 {
-	const char *e, *end;
+	const char *env, *e, *end;
 	size_t len;
 
 	(void)x;
-	prep_env(c, &e, &len);
-	end = e ? e + len : NULL;
-
+	prep_env(c, &env, &len);
 	strcpy(c->home, "/root");
 	c->home_from_env = false;
-	while (e && e < end) {
-		const char *nul = memchr(e, '\0', (size_t)(end - e));
-		size_t n = nul ? (size_t)(nul - e) : (size_t)(end - e);
+	if (!env)
+		return;
+	end = env + len;
+	for (e = env; e < end && (e = memchr(e, 'H', (size_t)(end - e))); e++) {
+		const char *nul;
+		size_t n;
 
-		if (n > 6 && memcmp(e, "HOME=/", 6) == 0 && n - 5 < sizeof(c->home)) {
+		if ((e != env && e[-1] != '\0') || end - e <= 6 || memcmp(e, "HOME=/", 6) != 0)
+			continue;
+		nul = memchr(e, '\0', (size_t)(end - e));
+		n = nul ? (size_t)(nul - e) : (size_t)(end - e);
+		if (n > 6 && n - 5 < sizeof(c->home)) {
 			char raw[AW_PATH_MAX];
 
 			memcpy(raw, e + 5, n - 5);
@@ -1190,9 +1206,7 @@ static void home_of(struct prep *c, const struct exec_ctx *x)
 		}
 		if (!nul)
 			break;
-		e = memmem(nul, (size_t)(end - nul), "\0HOME=/", 7);
-		if (e)
-			e++;
+		e = nul;
 	}
 }
 

@@ -85,7 +85,8 @@ out:
 static void tokenize(const uint8_t *data, size_t size)
 {
 	static const char *const vopts[] = { "-n", "--namespace", "-name", "-C" };
-	const struct cmd_valopts vo = { vopts, 4 };
+	const struct cmd_valopts vo = { .v = vopts, .n = 4 };
+	struct cmd_valopts pvo = vo;
 	static const char *const specs[] = { "-r", "--force", "-delete", "--signal=K*", "-s=KILL" };
 	struct cmdline c;
 	size_t *idx, n, i;
@@ -98,7 +99,8 @@ static void tokenize(const uint8_t *data, size_t size)
 
 	if (cmdline_init(&c, (const char *)data, size))
 		return;
-	idx = malloc((c.n + 1) * sizeof(*idx));
+	cmd_valopts_prepare(&pvo);
+	idx = malloc((c.n + 1) * 2 * sizeof(*idx));
 	if (idx) {
 		n = cmdline_operands(&c, &vo, idx, c.n);
 		if (n > c.n)
@@ -106,6 +108,10 @@ static void tokenize(const uint8_t *data, size_t size)
 		for (i = 0; i < n; i++)
 			if (idx[i] == 0 || idx[i] >= c.n)
 				abort();
+		/* Prepared value options only decide faster. */
+		if (cmdline_operands(&c, &pvo, idx + c.n + 1, c.n) != n ||
+		    memcmp(idx, idx + c.n + 1, (n < c.n ? n : c.n) * sizeof(*idx)))
+			abort();
 	}
 	free(idx);
 	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
@@ -113,7 +119,8 @@ static void tokenize(const uint8_t *data, size_t size)
 
 		if (cmdline_flagspec_parse(specs[i], &fs))
 			abort();
-		cmdline_has_flag(&c, &vo, &fs);
+		if (cmdline_has_flag(&c, &vo, &fs) != cmdline_has_flag(&c, &pvo, &fs))
+			abort();
 		cmdline_has_flag(&c, NULL, &fs);
 	}
 	cmdline_release(&c);

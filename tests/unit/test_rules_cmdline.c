@@ -108,31 +108,47 @@ void test_rules_cmdline_single_dash_long(void)
 	ASSERT_FALSE(flag_in("terraform apply --auto-approve", "-auto-approve", NULL));
 }
 
+/* Each case runs with the value options as given, then prepared
+ * (cmd_valopts_prepare, as the rule loader does): the same answers. */
 void test_rules_cmdline_value_options(void)
 {
 	const char *kv[] = { "-n", "--namespace", "--context" };
-	const struct cmd_valopts vo = { kv, 3 };
 	const char *gv[] = { "-C", "-c" };
-	const struct cmd_valopts git = { gv, 2 };
 	const char *fv[] = { "-name" };
-	const struct cmd_valopts find = { fv, 1 };
+	int prep;
 
-	ASSERT_EQ_STR(operands("kubectl -n prod delete ns x", NULL), "prod,delete,ns,x");
-	ASSERT_EQ_STR(operands("kubectl -n prod delete ns x", &vo), "delete,ns,x");
-	ASSERT_EQ_STR(operands("kubectl -nprod delete ns x", &vo), "delete,ns,x");
-	ASSERT_EQ_STR(operands("kubectl --namespace prod delete ns", &vo), "delete,ns");
-	ASSERT_EQ_STR(operands("kubectl --namespace=prod delete ns", &vo), "delete,ns");
-	ASSERT_EQ_STR(operands("kubectl delete pod x -n ns", &vo), "delete,pod,x");
-	ASSERT_EQ_STR(operands("git -C dir push -f", &git), "push");
-	ASSERT_TRUE(flag_in("git -C dir push -f", "-f", &git));
-	/* the value of -C is not a flag, even when it looks like one */
-	ASSERT_FALSE(flag_in("git -C -f push", "-f", &git));
-	/* in a cluster, a value option takes the rest of the word */
-	ASSERT_FALSE(flag_in("git -cfoo=1 push", "-f", &git));
-	ASSERT_TRUE(flag_in("git -fcx push", "-f", &git));
-	/* a single-dash long value option */
-	ASSERT_EQ_STR(operands("find / -name x -delete", &find), "/");
-	ASSERT_EQ_STR(operands("find / -name x -delete", NULL), "/,x");
+	for (prep = 0; prep < 2; prep++) {
+		struct cmd_valopts vo = { .v = kv, .n = 3 };
+		struct cmd_valopts git = { .v = gv, .n = 2 };
+		struct cmd_valopts find = { .v = fv, .n = 1 };
+
+		if (prep) {
+			cmd_valopts_prepare(&vo);
+			cmd_valopts_prepare(&git);
+			cmd_valopts_prepare(&find);
+		}
+		ASSERT_EQ_STR(operands("kubectl -n prod delete ns x", NULL), "prod,delete,ns,x");
+		ASSERT_EQ_STR(operands("kubectl -n prod delete ns x", &vo), "delete,ns,x");
+		ASSERT_EQ_STR(operands("kubectl -nprod delete ns x", &vo), "delete,ns,x");
+		ASSERT_EQ_STR(operands("kubectl --namespace prod delete ns", &vo), "delete,ns");
+		ASSERT_EQ_STR(operands("kubectl --namespace=prod delete ns", &vo), "delete,ns");
+		ASSERT_EQ_STR(operands("kubectl delete pod x -n ns", &vo), "delete,pod,x");
+		/* same length as --namespace, not declared */
+		ASSERT_EQ_STR(operands("kubectl --nameplace prod delete", &vo), "prod,delete");
+		ASSERT_EQ_STR(operands("git -C dir push -f", &git), "push");
+		ASSERT_TRUE(flag_in("git -C dir push -f", "-f", &git));
+		/* the value of -C is not a flag, even when it looks like one */
+		ASSERT_FALSE(flag_in("git -C -f push", "-f", &git));
+		/* in a cluster, a value option takes the rest of the word */
+		ASSERT_FALSE(flag_in("git -cfoo=1 push", "-f", &git));
+		ASSERT_TRUE(flag_in("git -fcx push", "-f", &git));
+		/* a single-dash long value option */
+		ASSERT_EQ_STR(operands("find / -name x -delete", &find), "/");
+		ASSERT_EQ_STR(operands("find / -name x -delete", NULL), "/,x");
+		ASSERT_EQ_STR(operands("find / -nam x -delete", &find), "/,x");
+		/* "-n" is not a short value option of find's list */
+		ASSERT_EQ_STR(operands("find / -n x", &find), "/,x");
+	}
 }
 
 void test_rules_cmdline_flag_values(void)

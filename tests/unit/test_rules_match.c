@@ -164,6 +164,58 @@ void test_rules_match_argv_sizes(void)
 	mdir_remove();
 }
 
+/*
+ * Operands depend on a rule's value options.  Rules with equal lists share
+ * the operands worked out for an exec; a rule with another list, or none,
+ * gets its own, in any order and across files appended to the set.
+ */
+void test_rules_match_value_options_per_rule(void)
+{
+	static const char *const cmd[] = { "cat", "-n", "x", "delete" };
+	static const char *const line2[] = { "cat", "--other", "x", "delete" };
+	struct ruleset *rs = mset(
+		"rule n-xdel\n  action log\n  binary cat\n  value-options -n\n  subcommand x delete\n"
+		"rule none-xdel\n  action log\n  binary cat\n  subcommand x delete\n"
+		"rule other-xdel\n  action log\n  binary cat\n  value-options --other\n"
+		"  subcommand x delete\n"
+		"rule n-del\n  action log\n  binary cat\n  value-options -n\n  subcommand delete\n"
+		"rule n-xdel-again\n  action log\n  binary cat\n  value-options -n\n"
+		"  subcommand x delete\n");
+	const char *path;
+
+	ASSERT_TRUE(rs != NULL);
+	path = mwrite("rule later-n-xdel\n  action log\n  binary cat\n  value-options -n\n"
+		      "  subcommand x delete\n"
+		      "rule later-other-xdel\n  action log\n  binary cat\n  value-options --other\n"
+		      "  subcommand x delete\n");
+	ASSERT_TRUE(path != NULL);
+	ASSERT_EQ_INT(ruleset__load_file(rs, path, merr, sizeof(merr)), 0);
+
+	/* -n takes "x": the operands are just "delete". */
+	ASSERT_EQ_INT(mexec(rs, cmd, 4, NULL), 0);
+	ASSERT_EQ_U64(mres.n_hits, 4);
+	ASSERT_FALSE(fired("n-xdel"));
+	ASSERT_TRUE(fired("none-xdel"));
+	ASSERT_TRUE(fired("other-xdel"));
+	ASSERT_TRUE(fired("n-del"));
+	ASSERT_FALSE(fired("n-xdel-again"));
+	ASSERT_FALSE(fired("later-n-xdel"));
+	ASSERT_TRUE(fired("later-other-xdel"));
+
+	/* --other takes "x" */
+	ASSERT_EQ_INT(mexec(rs, line2, 4, NULL), 0);
+	ASSERT_EQ_U64(mres.n_hits, 5);
+	ASSERT_TRUE(fired("n-xdel"));
+	ASSERT_TRUE(fired("none-xdel"));
+	ASSERT_FALSE(fired("other-xdel"));
+	ASSERT_TRUE(fired("n-del"));
+	ASSERT_TRUE(fired("n-xdel-again"));
+	ASSERT_TRUE(fired("later-n-xdel"));
+	ASSERT_FALSE(fired("later-other-xdel"));
+	ruleset__free(rs);
+	mdir_remove();
+}
+
 /* A set can be reloaded, appended to or freed between matches: the
  * matcher keeps nothing of a set from one match to the next. */
 void test_rules_match_reload_between(void)

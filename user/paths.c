@@ -101,7 +101,8 @@ static long walk_forward(const char *const src[], int nsrc, char *out, size_t ou
 				s++;
 			if (!*s)
 				break;
-			n = strcspn(s, "/");
+			for (n = 1; s[n] && s[n] != '/'; n++)
+				;
 			if (n == 1 && s[0] == '.') {
 				/* nothing */
 			} else if (n == 2 && s[0] == '.' && s[1] == '.') {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "paths.h"
+#include "relit.h"
 #include "rules_impl.h"
 #include "util.h"
 
@@ -237,6 +238,7 @@ static void pred_release(struct pred *p)
 		regfree(p->re);
 		free(p->re);
 	}
+	free(p->re_lits);
 	free(p->cidrs);
 	free(p->ports);
 	memset(p, 0, sizeof(*p));
@@ -307,6 +309,7 @@ static void set_release(struct ruleset *rs)
 	free(rs->workspace_origin);
 	free(rs->idx);
 	free(rs->unidx);
+	free(rs->slots);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -670,15 +673,31 @@ static int parse_regex(struct parser *P, struct pred *pr, size_t wi, bool icase)
 		return perr(P, P->w[wi].col, "expected a regular expression, got an empty one");
 	}
 	rc = regcomp(pr->re, src, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
-	free(src);
 	if (rc) {
 		char why[128];
 
+		free(src);
 		regerror(rc, pr->re, why, sizeof(why));
 		free(pr->re);
 		pr->re = NULL;
 		return perr(P, P->w[wi].col, "expected a POSIX extended regular expression: %s", why);
 	}
+	/* Literals every match contains: most command lines have none of
+	 * them, and a search for them costs far less than regexec. */
+	pr->re_icase = icase;
+	{
+		char lits[1024];
+		size_t len = 0;
+
+		if (relit_extract(src, lits, sizeof(lits))) {
+			while (lits[len])
+				len += strlen(lits + len) + 1;
+			pr->re_lits = malloc(len + 1);
+			if (pr->re_lits)
+				memcpy(pr->re_lits, lits, len + 1);
+		}
+	}
+	free(src);
 	return 0;
 }
 
@@ -2076,11 +2095,43 @@ static int build_index(const struct rule *v, size_t n, struct idx_ent **idx_out,
 	return 0;
 }
 
+/* The distinct basenames of the sorted idx[0..n) in a hash table at most
+ * half full; NULL (and 0) when there are none. */
+static int build_slots(const struct idx_ent *idx, size_t n, struct idx_slot **out, uint32_t *mask)
+{
+	struct idx_slot *t;
+	size_t i, j, size = 8;
+
+	*out = NULL;
+	*mask = 0;
+	if (!n)
+		return 0;
+	while (size < 2 * n)
+		size *= 2;
+	t = calloc(size, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (i = 0; i < n; i = j) {
+		uint32_t h = idx_hash(idx[i].base, strlen(idx[i].base));
+		size_t k = h & (size - 1);
+
+		for (j = i + 1; j < n && strcmp(idx[j].base, idx[i].base) == 0; j++)
+			;
+		while (t[k].base)
+			k = (k + 1) & (size - 1);
+		t[k] = (struct idx_slot){ idx[i].base, h, (uint32_t)i, (uint32_t)(j - i) };
+	}
+	*out = t;
+	*mask = (uint32_t)(size - 1);
+	return 0;
+}
+
 /* Move tmp into rs: all or nothing. */
 static int commit(struct ruleset *rs, struct ruleset *tmp)
 {
 	struct idx_ent *idx;
-	uint32_t *unidx;
+	struct idx_slot *slots;
+	uint32_t *unidx, mask;
 	size_t n_idx, n_unidx, i;
 	int err;
 
@@ -2099,6 +2150,11 @@ static int commit(struct ruleset *rs, struct ruleset *tmp)
 		memcpy(rs->v + rs->n, tmp->v, tmp->n * sizeof(*tmp->v));
 	if ((err = build_index(rs->v, rs->n + tmp->n, &idx, &n_idx, &unidx, &n_unidx)))
 		return err;
+	if ((err = build_slots(idx, n_idx, &slots, &mask))) {
+		free(idx);
+		free(unidx);
+		return err;
+	}
 	for (i = 0; i < tmp->n; i++)
 		rs->n_tests += tmp->v[i].n_tests;
 	number_valopts(rs->v, rs->n, rs->n + tmp->n);
@@ -2110,8 +2166,11 @@ static int commit(struct ruleset *rs, struct ruleset *tmp)
 	tmp->n_lists = 0;
 	free(rs->idx);
 	free(rs->unidx);
+	free(rs->slots);
 	rs->idx = idx;
 	rs->n_idx = n_idx;
+	rs->slots = slots;
+	rs->idx_mask = mask;
 	rs->unidx = unidx;
 	rs->n_unidx = n_unidx;
 	if (tmp->mode_origin) {

@@ -90,6 +90,8 @@ struct pred {
 	struct altv words[RULE_WORDS_MAX]; /* P_SUBCMD */
 	size_t n_words;
 	regex_t *re;                /* P_REGEX: heap, so preds can move */
+	char *re_lits;              /* P_REGEX: relit_extract() list, or NULL */
+	bool re_icase;
 	enum target_kind tk;        /* P_TARGET */
 	struct cidr *cidrs;         /* P_DEST */
 	size_t n_cidrs;
@@ -170,6 +172,24 @@ struct idx_ent {
 	uint32_t rule;
 };
 
+/* The index's basenames in a hash table: idx[start..start+n) are the
+ * entries of base.  An empty slot has base NULL. */
+struct idx_slot {
+	const char *base;
+	uint32_t hash, start, n;
+};
+
+/* FNV-1a of a basename, for struct idx_slot. */
+static inline uint32_t idx_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
 struct ruleset {
 	struct rule *v;
 	size_t n, cap;
@@ -180,6 +200,8 @@ struct ruleset {
 	char *mode_origin, *workspace_origin;
 	struct idx_ent *idx;        /* exec rules by literal binary basename, sorted */
 	size_t n_idx;
+	struct idx_slot *slots;     /* idx by basename: idx_mask + 1 slots, or NULL */
+	uint32_t idx_mask;
 	uint32_t *unidx;            /* exec rules every exec is checked against */
 	size_t n_unidx;
 	size_t n_tests;

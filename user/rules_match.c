@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "paths.h"
+#include "relit.h"
 #include "rules_impl.h"
 
 enum fire { NOFIRE, FIRE, FIRE_TRUNC };
@@ -69,6 +70,7 @@ struct prep {
 	const char *env;
 	size_t env_len;
 	bool home_from_env;
+	uint32_t base_hash[3];          /* idx_hash of bases[] */
 	size_t paths_used;
 	bool target_unresolved;         /* per rule: {target} could not be resolved */
 	/* exec and file */
@@ -651,6 +653,8 @@ static bool match_regex(struct prep *c, const struct pred *p)
 			return false;
 		cmdline_join(&c->cl, c->joined, need);
 	}
+	if (p->re_lits && !relit_any(p->re_lits, c->joined, p->re_icase))
+		return false;
 	return regexec(p->re, c->joined, 0, NULL, 0) == 0;
 }
 
@@ -1242,6 +1246,7 @@ static void add_base(struct prep *c, const char *path, size_t n)
 			return;
 	memcpy(c->bases[c->n_bases], b, bn);
 	c->bases[c->n_bases][bn] = '\0';
+	c->base_hash[c->n_bases] = idx_hash(b, bn);
 	c->n_bases++;
 }
 
@@ -1281,19 +1286,16 @@ static int prep_exec(struct prep *c, const struct ruleset *rs, struct ratetab *r
 	return 0;
 }
 
-static const struct idx_ent *idx_lower(const struct ruleset *rs, const char *base)
+/* The index entries filed under bases[b], as a slot of the hash table. */
+static const struct idx_slot *idx_find(const struct prep *c, size_t b)
 {
-	size_t lo = 0, hi = rs->n_idx;
+	const struct ruleset *rs = c->rs;
+	uint32_t h = c->base_hash[b], k = h & rs->idx_mask;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(rs->idx[mid].base, base) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return rs->idx + lo;
+	for (; rs->slots[k].base; k = (k + 1) & rs->idx_mask)
+		if (rs->slots[k].hash == h && strcmp(rs->slots[k].base, c->bases[b]) == 0)
+			return &rs->slots[k];
+	return NULL;
 }
 
 int rules_match_exec_one(const struct ruleset *rs, struct ratetab *rt, const struct exec_ctx *x,
@@ -1322,11 +1324,12 @@ int rules_match_exec_one(const struct ruleset *rs, struct ratetab *rt, const str
 	}
 	/* The rules filed under this exec's basenames, and the unindexed ones. */
 	memset(mark, 0, (rs->n + 63) / 64 * sizeof(mark[0]));
-	for (b = 0; rs->n_idx && b < c.n_bases; b++) {
-		const struct idx_ent *e = idx_lower(rs, c.bases[b]);
+	for (b = 0; rs->slots && b < c.n_bases; b++) {
+		const struct idx_slot *sl = idx_find(&c, b);
+		const struct idx_ent *e = sl ? rs->idx + sl->start : NULL;
 
-		for (; e < rs->idx + rs->n_idx && strcmp(e->base, c.bases[b]) == 0; e++)
-			mark[e->rule / 64] |= 1ull << (e->rule % 64);
+		for (i = 0; sl && i < sl->n; i++)
+			mark[e[i].rule / 64] |= 1ull << (e[i].rule % 64);
 	}
 	for (i = 0; i < rs->n_unidx; i++)
 		mark[rs->unidx[i] / 64] |= 1ull << (rs->unidx[i] % 64);

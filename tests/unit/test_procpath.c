@@ -230,6 +230,29 @@ void test_procpath_cache_notices_changes(void)
 	ASSERT_TRUE(CRES(p) > 0);
 	ASSERT_EQ_STR(out, want);
 	ASSERT_EQ_INT(pc.hits, 3);
+	/* a directory above a cached one renamed, and the same names made
+	 * again: the string is the same, the directory another one */
+	snprintf(p, sizeof(p), "%s/real/ws/f3", tree);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_INT(pc.hits, 4);
+	snprintf(t, sizeof(t), "%s/real", tree);
+	snprintf(want, sizeof(want), "%s/real-old", tree);
+	ASSERT_EQ_INT(rename(t, want), 0);
+	ASSERT_EQ_INT(mkdir(t, 0755), 0);
+	snprintf(t, sizeof(t), "%s/real/ws", tree);
+	ASSERT_EQ_INT(mkdir(t, 0755), 0);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_INT(pc.hits, 4);
+	ASSERT_TRUE(CRES(p) > 0);
+	ASSERT_EQ_INT(pc.hits, 5);
+	/* removed and made again (the filesystem may give the new directory
+	 * the old inode number: a hit or not, the name is the same) */
+	ASSERT_EQ_INT(rmdir(t), 0);
+	ASSERT_EQ_INT(mkdir(t, 0755), 0);
+	ASSERT_TRUE(CRES(p) > 0);
+	snprintf(want, sizeof(want), "%s/real/ws/f3", tree);
+	ASSERT_EQ_STR(out, want);
 #undef CRES
 	procpath_cache__free(&pc);
 	test__rmtree(tree);

@@ -742,6 +742,62 @@ def test_ipv6_and_udp():
             v6.close()
 
 
+def test_sendmmsg_two_destinations():
+    """One sendmmsg to two UDP ports: the cgroup hook runs for each datagram
+    before the syscall returns once.  The first destination is reported
+    without a result when the second is noted, the second with it."""
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        pa, pb = a.getsockname()[1], b.getsockname()[1]
+        code = ("import ctypes, socket, struct\n"
+                "libc = ctypes.CDLL(None, use_errno=True)\n"
+                "class iovec(ctypes.Structure):\n"
+                "    _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]\n"
+                "class msghdr(ctypes.Structure):\n"
+                "    _fields_ = [('name', ctypes.c_void_p), ('namelen', ctypes.c_uint32),\n"
+                "                ('iov', ctypes.POINTER(iovec)), ('iovlen', ctypes.c_size_t),\n"
+                "                ('control', ctypes.c_void_p), ('controllen', ctypes.c_size_t),\n"
+                "                ('flags', ctypes.c_int)]\n"
+                "class mmsghdr(ctypes.Structure):\n"
+                "    _fields_ = [('hdr', msghdr), ('len', ctypes.c_uint)]\n"
+                "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "data = ctypes.create_string_buffer(b'awmm')\n"
+                "iov = iovec(ctypes.cast(data, ctypes.c_void_p), 4)\n"
+                "addrs = [ctypes.create_string_buffer(struct.pack('=H', socket.AF_INET) +\n"
+                "         struct.pack('!H', p) + socket.inet_aton('127.0.0.1') + bytes(8), 16)\n"
+                "         for p in (%d, %d)]\n"
+                "msgs = (mmsghdr * 2)()\n"
+                "for k in range(2):\n"
+                "    msgs[k].hdr = msghdr(ctypes.cast(addrs[k], ctypes.c_void_p), 16,\n"
+                "                         ctypes.pointer(iov), 1, None, 0, 0)\n"
+                "n = libc.sendmmsg(u.fileno(), msgs, 2, 0)\n"
+                "assert n == 2, (n, ctypes.get_errno())\n" % (pa, pb))
+        agent = fake_agent("%s -c %s" % (PY, sq(code)))
+        aw = start_agentwatch([agent_spec(agent)])
+        p = run_agent(agent)
+        ra = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == pa,
+                         "net record for the first destination")[0]
+        rb = aw.wait_for(lambda r: r.get("type") == "net" and r.get("port") == pb,
+                         "net record for the second destination")[0]
+        eq(ra.get("op"), "sendmsg", "first: op")
+        eq(ra.get("result"), None, "first: no result of its own")
+        eq(rb.get("op"), "sendmsg", "second: op")
+        eq(rb.get("result"), 2, "second: the syscall's result (2 messages)")
+        check_lineage(ra, p.pid, "first record")
+        check_lineage(rb, p.pid, "second record")
+        a.settimeout(2)
+        b.settimeout(2)
+        eq(a.recv(16), b"awmm", "datagram at the first port")
+        eq(b.recv(16), b"awmm", "datagram at the second port")
+        stop(aw)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_double_fork_daemon():
     marker = unique("dmark")
     agent = fake_agent("( setsid /bin/sh -c %s & )\nexit 0"

@@ -488,12 +488,15 @@ int handle_sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 	return file_enter(AW_FILE_OPEN_TRUNC, (int)ARG(0), ARG(1), 0, 0, 0, fl);
 }
 
+/* The flags are in user memory here: read them only for a session's
+ * process (the collector itself calls openat2 for every file record). */
 SEC("tp/syscalls/sys_enter_openat2")
 int handle_sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
 	struct open_how how = {};
 
-	if (bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2)))
+	if (!session_of(bpf_get_current_pid_tgid() >> 32) ||
+	    bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2)))
 		return 0;
 	if (!(how.flags & O_TRUNC))
 		return 0;

@@ -914,9 +914,17 @@ def test_exit_codes():
 def test_rename_truncate_openat():
     s = real(TMP.make("ren"))
     os.makedirs(os.path.join(s, "sub"))
-    for n in ("a", "b", "c", "sub/x"):
+    for n in ("a", "b", "c", "d", "sub/x"):
         with open(os.path.join(s, n), "w") as f:
             f.write("0123456789")
+    # openat2(AT_FDCWD, "d", {O_WRONLY|O_TRUNC}): its flags are in user memory
+    openat2_code = ("import ctypes, os, struct\n"
+                    "libc = ctypes.CDLL(None, use_errno=True)\n"
+                    "how = ctypes.create_string_buffer(struct.pack('=QQQ', "
+                    "os.O_WRONLY | os.O_TRUNC, 0, 0), 24)\n"
+                    "fd = libc.syscall(437, -100, b'd', how, 24)\n"
+                    "assert fd >= 0, ctypes.get_errno()\n"
+                    "os.close(fd)\n")
     dirfd_code = ("import os\n"
                   "fd = os.open(%r, os.O_RDONLY | os.O_DIRECTORY)\n"
                   "os.rename('x', 'y', src_dir_fd=fd, dst_dir_fd=fd)\n" % os.path.join(s, "sub"))
@@ -926,6 +934,7 @@ def test_rename_truncate_openat():
         "%s -c %s || exit 5" % (PY, sq("import os; os.truncate('b', 3)")),
         "%s -c %s || exit 6" % (PY, sq("open('c', 'w').close()")),
         "%s -c %s || exit 7" % (PY, sq(dirfd_code)),
+        "%s -c %s || exit 8" % (PY, sq(openat2_code)),
         "echo quiet > /dev/null; echo also 2>/dev/null >/dev/null",
         "exit 0"]))
     aw = start_agentwatch([agent_spec(agent)])
@@ -959,6 +968,13 @@ def test_rename_truncate_openat():
     check(isinstance(ot.get("result"), int) and ot["result"] >= 0,
           "open_trunc result should be an fd, got %r" % ot.get("result"))
     eq(ot.get("error"), None, "open_trunc error")
+
+    o2 = aw.wait_for(lambda r: r.get("type") == "file" and r.get("op") == "open_trunc"
+                     and r.get("path_arg") == "d", "open_trunc record of openat2 for d")[0]
+    eq(o2.get("path"), os.path.join(s, "d"), "openat2 path")
+    check(isinstance(o2.get("flags"), int) and o2["flags"] & os.O_TRUNC,
+          "openat2 flags %r should have O_TRUNC" % o2.get("flags"))
+    eq(os.path.getsize(os.path.join(s, "d")), 0, "size after openat2 O_TRUNC")
 
     rd = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") == "x",
                      "renameat record with a dirfd")[0]

@@ -32,6 +32,7 @@ struct {
 struct aw_walk {
 	struct dentry *dentry;
 	struct mount *mnt;
+	struct dentry *mnt_root;  /* mnt's root, read once per mount, not per step */
 	struct aw_pathbuf *pb;
 	__u32 pos;        /* start of the path written so far in pb->buf */
 	bool trunc;
@@ -43,7 +44,7 @@ static long aw_walk_step(__u32 i, struct aw_walk *w)
 {
 	struct dentry *dentry = w->dentry;
 	struct mount *mnt = w->mnt;
-	struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+	struct dentry *mnt_root = w->mnt_root;
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	struct aw_pathbuf *pb = w->pb;
 	struct qstr name;
@@ -58,6 +59,7 @@ static long aw_walk_step(__u32 i, struct aw_walk *w)
 			return 1; /* namespace root, or an unattached tree */
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mparent;
+		w->mnt_root = BPF_CORE_READ(mparent, mnt.mnt_root);
 		return 0;
 	}
 	name = BPF_CORE_READ(dentry, d_name);
@@ -96,6 +98,11 @@ static __always_inline int aw_read_path(struct dentry *dentry, struct vfsmount *
 	w.pb = bpf_map_lookup_elem(&path_scratch, &cpu);
 	if (!dentry || !vfsmnt || !w.pb)
 		return 0;
+	{
+		struct mount *m = w.mnt; /* CO-RE relocates the whole expression */
+
+		w.mnt_root = BPF_CORE_READ(m, mnt.mnt_root);
+	}
 	w.pb->buf[AW_PATH_MAX - 1] = '\0';
 	bpf_loop(AW_PATH_DEPTH, aw_walk_step, &w, 0);
 	if (w.trunc)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "proctable.h"
+#include "util.h"
 
 enum { LIST_LIVE, LIST_FREE, LIST_PINNED, NR_LISTS };
 
@@ -59,15 +60,6 @@ static struct rstr *rstr_of(char *data)
 	return (struct rstr *)(data - offsetof(struct rstr, data));
 }
 
-static uint32_t str_hash(const char *s, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
-
 /* Keep the intern table at most one string per bucket on average. */
 static void strs_grow(struct proctable *pt)
 {
@@ -92,7 +84,7 @@ static void strs_grow(struct proctable *pt)
  * already held; NULL when out of memory. */
 static char *rstr_new(struct proctable *pt, const char *s, size_t len)
 {
-	uint32_t h = str_hash(s, len);
+	uint32_t h = fnv1a32(s, len);
 	struct rstr *r;
 
 	if (pt->nstrs >= pt->nstrs_buckets)

@@ -197,15 +197,6 @@ static size_t glob_min_len(const char *p)
 	return n;
 }
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
-
 enum rule_mode rule_effective_mode(const struct ruleset *rs, const struct rule *r)
 {
 	if (r->mode != RM_DEFAULT)
@@ -1699,13 +1690,13 @@ static int finish_rule(struct parser *P)
 	}
 	if (!r->severity)
 		r->severity = "medium";
-	r->rate_key = fnv1a(r->id);
+	r->rate_key = fnv1a64(r->id, strlen(r->id));
 	r->vo.v = (const char *const *)r->valopts;
 	r->vo.n = r->n_valopts;
 	cmd_valopts_prepare(&r->vo);
 	r->vo_hash = 0;
 	for (i = 0; i < r->n_valopts; i++)
-		r->vo_hash = r->vo_hash * 31 + fnv1a(r->valopts[i]);
+		r->vo_hash = r->vo_hash * 31 + fnv1a64(r->valopts[i], strlen(r->valopts[i]));
 	return 0;
 }
 
@@ -2112,7 +2103,7 @@ static int build_slots(const struct idx_ent *idx, size_t n, struct idx_slot **ou
 	if (!t)
 		return -ENOMEM;
 	for (i = 0; i < n; i = j) {
-		uint32_t h = idx_hash(idx[i].base, strlen(idx[i].base));
+		uint32_t h = fnv1a32(idx[i].base, strlen(idx[i].base));
 		size_t k = h & (size - 1);
 
 		for (j = i + 1; j < n && strcmp(idx[j].base, idx[i].base) == 0; j++)

@@ -173,22 +173,11 @@ struct idx_ent {
 };
 
 /* The index's basenames in a hash table: idx[start..start+n) are the
- * entries of base.  An empty slot has base NULL. */
+ * entries of base, hash its fnv1a32.  An empty slot has base NULL. */
 struct idx_slot {
 	const char *base;
 	uint32_t hash, start, n;
 };
-
-/* FNV-1a of a basename, for struct idx_slot. */
-static inline uint32_t idx_hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
 
 struct ruleset {
 	struct rule *v;

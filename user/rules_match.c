@@ -13,6 +13,7 @@
 #include "paths.h"
 #include "relit.h"
 #include "rules_impl.h"
+#include "util.h"
 
 enum fire { NOFIRE, FIRE, FIRE_TRUNC };
 
@@ -70,7 +71,7 @@ struct prep {
 	const char *env;
 	size_t env_len;
 	bool home_from_env;
-	uint32_t base_hash[3];          /* idx_hash of bases[] */
+	uint32_t base_hash[3];          /* fnv1a32 of bases[] */
 	size_t paths_used;
 	bool target_unresolved;         /* per rule: {target} could not be resolved */
 	/* exec and file */
@@ -1246,7 +1247,7 @@ static void add_base(struct prep *c, const char *path, size_t n)
 			return;
 	memcpy(c->bases[c->n_bases], b, bn);
 	c->bases[c->n_bases][bn] = '\0';
-	c->base_hash[c->n_bases] = idx_hash(b, bn);
+	c->base_hash[c->n_bases] = fnv1a32(b, bn);
 	c->n_bases++;
 }
 

@@ -425,13 +425,10 @@ static int attach_progs(struct sensor *s)
  */
 static uint64_t object_build_id(void)
 {
-	size_t sz = 0, i;
-	const unsigned char *b = agentwatch_bpf__elf_bytes(&sz);
-	uint64_t h = 0xcbf29ce484222325ull;   /* FNV-1a */
+	size_t sz = 0;
+	const void *b = agentwatch_bpf__elf_bytes(&sz);
 
-	for (i = 0; i < sz; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h | 1; /* never 0: 0 is "no config written" */
+	return fnv1a64(b, sz) | 1; /* never 0: 0 is "no config written" */
 }
 
 /* bpffs refuses names with a '.' (".rodata" is a map's name): '_' instead. */

@@ -46,4 +46,26 @@ uint64_t boot_to_realtime_offset(void);
 /* Parse a decimal unsigned integer that must fill the whole string. */
 int parse_u64(const char *s, uint64_t *out);
 
+/* FNV-1a of n bytes, 32 and 64 bits: hash tables, and ids that must stay
+ * the same from one run to the next (rule rate keys, the BPF object's). */
+static inline uint32_t fnv1a32(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 16777619u;
+	return h;
+}
+
+static inline uint64_t fnv1a64(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ull;
+	return h;
+}
+
 #endif

@@ -1694,9 +1694,6 @@ static int finish_rule(struct parser *P)
 	r->vo.v = (const char *const *)r->valopts;
 	r->vo.n = r->n_valopts;
 	cmd_valopts_prepare(&r->vo);
-	r->vo_hash = 0;
-	for (i = 0; i < r->n_valopts; i++)
-		r->vo_hash = r->vo_hash * 31 + fnv1a64(r->valopts[i], strlen(r->valopts[i]));
 	return 0;
 }
 
@@ -1704,7 +1701,7 @@ static bool same_valopts(const struct rule *a, const struct rule *b)
 {
 	size_t i;
 
-	if (a->n_valopts != b->n_valopts || a->vo_hash != b->vo_hash)
+	if (a->n_valopts != b->n_valopts || a->vo.lens != b->vo.lens)
 		return false;
 	for (i = 0; i < a->n_valopts; i++)
 		if (strcmp(a->valopts[i], b->valopts[i]) != 0)

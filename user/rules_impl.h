@@ -152,7 +152,6 @@ struct rule {
 	char **valopts;
 	size_t n_valopts;
 	struct cmd_valopts vo;      /* valopts, prepared (finish_rule) */
-	uint64_t vo_hash;           /* of the list, to find equal ones fast */
 	uint32_t vo_id;             /* rules with equal lists share it; 0: unset */
 	struct rtest *tests;
 	size_t n_tests;

@@ -32,44 +32,34 @@ static size_t skip_bracket(const char *s, size_t i)
 	return s[j] ? j + 1 : 0;
 }
 
-/* Past the group that starts at s[i] == '(' (its ')' included); 0 when it
- * does not end. */
-static size_t skip_group(const char *s, size_t i)
+/* Past the unit that starts at s[i]: an escaped character, a bracket
+ * expression, a group with all it holds, or one character; 0 when it does
+ * not end. */
+static size_t skip_unit(const char *s, size_t i)
 {
-	size_t depth = 0;
-
-	while (s[i]) {
-		if (s[i] == '\\') {
-			if (!s[i + 1])
-				return 0;
-			i += 2;
-		} else if (s[i] == '[') {
-			if (!(i = skip_bracket(s, i)))
-				return 0;
-		} else {
-			if (s[i] == '(')
-				depth++;
-			else if (s[i] == ')' && --depth == 0)
-				return i + 1;
-			i++;
-		}
-	}
-	return 0;
+	if (s[i] == '\\')
+		return s[i + 1] ? i + 2 : 0;
+	if (s[i] == '[')
+		return skip_bracket(s, i);
+	if (s[i] != '(')
+		return i + 1;
+	for (i++; s[i] && s[i] != ')';)
+		if (!(i = skip_unit(s, i)))
+			return 0;
+	return s[i] ? i + 1 : 0;
 }
 
 struct run {
-	const char *best;       /* the longest finished run: best[0..best_n) ... */
+	char best[256];         /* the longest finished run: best[0..best_n) ... */
 	size_t best_n;
 	char cur[256];          /* ... and the one being read */
 	size_t n;
-	char bestbuf[256];
 };
 
 static void run_end(struct run *r)
 {
 	if (r->n > r->best_n) {
-		memcpy(r->bestbuf, r->cur, r->n);
-		r->best = r->bestbuf;
+		memcpy(r->best, r->cur, r->n);
 		r->best_n = r->n;
 	}
 	r->n = 0;
@@ -77,13 +67,12 @@ static void run_end(struct run *r)
 
 /*
  * The longest literal run of the alternative s[b..e); its length (0: none
- * or not understood), the bytes in r->bestbuf.
+ * or not understood), the bytes in r->best.
  */
 static size_t branch_literal(const char *s, size_t b, size_t e, struct run *r)
 {
 	size_t i = b, j;
 
-	r->best = NULL;
 	r->best_n = r->n = 0;
 	while (i < e) {
 		char ch = s[i];
@@ -101,14 +90,9 @@ static size_t branch_literal(const char *s, size_t b, size_t e, struct run *r)
 			i += 2;
 			break;
 		case '[':
-			run_end(r);
-			if (!(j = skip_bracket(s, i)) || j > e)
-				return 0;
-			i = j;
-			continue;
 		case '(':
 			run_end(r);
-			if (!(j = skip_group(s, i)) || j > e)
+			if (!(j = skip_unit(s, i)) || j > e)
 				return 0;
 			i = j;
 			continue;
@@ -167,21 +151,9 @@ size_t relit_extract(const char *ere, char *out, size_t outlen)
 		return 0;
 	for (;;) {
 		/* Find the end of this top-level alternative. */
-		while (ere[i] && ere[i] != '|') {
-			if (ere[i] == '\\') {
-				if (!ere[i + 1])
-					return 0;
-				i += 2;
-			} else if (ere[i] == '[') {
-				if (!(i = skip_bracket(ere, i)))
-					return 0;
-			} else if (ere[i] == '(') {
-				if (!(i = skip_group(ere, i)))
-					return 0;
-			} else {
-				i++;
-			}
-		}
+		while (ere[i] && ere[i] != '|')
+			if (!(i = skip_unit(ere, i)))
+				return 0;
 		if (branch_literal(ere, b, i, &r) < RELIT_MIN)
 			return 0;
 		if (pos + r.best_n + 2 > outlen)

@@ -98,11 +98,7 @@ static __always_inline int aw_read_path(struct dentry *dentry, struct vfsmount *
 	w.pb = bpf_map_lookup_elem(&path_scratch, &cpu);
 	if (!dentry || !vfsmnt || !w.pb)
 		return 0;
-	{
-		struct mount *m = w.mnt; /* CO-RE relocates the whole expression */
-
-		w.mnt_root = BPF_CORE_READ(m, mnt.mnt_root);
-	}
+	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	w.pb->buf[AW_PATH_MAX - 1] = '\0';
 	bpf_loop(AW_PATH_DEPTH, aw_walk_step, &w, 0);
 	if (w.trunc)

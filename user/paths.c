@@ -151,7 +151,6 @@ int path_join_normalize(const char *dir, const char *path, char *out, size_t out
 
 		if (n >= 0 && n <= INT_MAX)
 			return (int)n;
-		out[0] = '\0';
 	}
 	total = walk(src, nsrc, NULL, 0, 0);
 	if (!out || !outlen)

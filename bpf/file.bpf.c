@@ -197,11 +197,11 @@ static __noinline __u32 protected_rule(__u32 op, int dfd, __u64 uptr)
 	return v->rule_id;
 }
 
-static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, __u64 path2,
-				      __u32 flags, __u32 open_flags)
+/* sess: the caller's process's session, or NULL (then nothing to note). */
+static __always_inline int file_enter_in(struct aw_session *sess, __u64 id, __u32 op, int dfd,
+					 __u64 path, int dfd2, __u64 path2, __u32 flags,
+					 __u32 open_flags)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct aw_session *sess = session_of(id >> 32);
 	struct file_call c = {};
 	struct aw_config *cfg;
 
@@ -249,6 +249,15 @@ static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, _
 		count(AW_CNT_INFLIGHT_FULL);
 	}
 	return 0;
+}
+
+static __always_inline int file_enter(__u32 op, int dfd, __u64 path, int dfd2, __u64 path2,
+				      __u32 flags, __u32 open_flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return file_enter_in(session_of(id >> 32), id, op, dfd, path, dfd2, path2, flags,
+			     open_flags);
 }
 
 /*
@@ -493,14 +502,16 @@ int handle_sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_openat2")
 int handle_sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aw_session *sess = session_of(id >> 32);
 	struct open_how how = {};
 
-	if (!session_of(bpf_get_current_pid_tgid() >> 32) ||
-	    bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2)))
+	if (!sess || bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2)))
 		return 0;
 	if (!(how.flags & O_TRUNC))
 		return 0;
-	return file_enter(AW_FILE_OPEN_TRUNC, (int)ARG(0), ARG(1), 0, 0, 0, (__u32)how.flags);
+	return file_enter_in(sess, id, AW_FILE_OPEN_TRUNC, (int)ARG(0), ARG(1), 0, 0, 0,
+			     (__u32)how.flags);
 }
 
 #define FILE_EXIT(name)							\

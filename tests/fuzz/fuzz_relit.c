@@ -32,10 +32,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(subject, sep + 1, sl);
 	subject[sl] = '\0';
 	n = relit_extract(ere, lits, sizeof(lits));
-	/* glibc's regcomp takes gigabytes for "e+++...+": few quantifiers. */
-	for (size_t k = 0, q = 0; ere[k]; k++)
+	/* glibc's regcomp takes gigabytes for "e+++...+" and for "g{1,21692}":
+	 * few quantifiers, one interval at most, and no count over 99. */
+	for (size_t k = 0, q = 0, braces = 0, digits = 0; ere[k]; k++) {
 		if (strchr("*+?{", ere[k]) && ++q > 8)
 			return 0;
+		if (ere[k] == '{' && ++braces > 1)
+			return 0;
+		/* digits after the '{' (the counts), wherever its '}' is */
+		digits = braces && ere[k] >= '0' && ere[k] <= '9' ? digits + 1 : 0;
+		if (digits > 2)
+			return 0;
+	}
 	/* The list is well formed: n strings of RELIT_MIN or more, then "". */
 	for (size_t k = 0; k < n; k++) {
 		size_t l = strlen(lits + pos);

@@ -1941,10 +1941,10 @@ static void handle_net(struct collector *c, const struct aw_net_event *ev)
  * last component too, for truncate and open).  Resolving happens after
  * the call, so a link changed in between misleads it; the kernel's
  * directory for a dirfd or cwd never does.  *unresolved: out holds only
- * the lexical form.
+ * the lexical form.  ts: when the call returned (the record's time).
  */
 static void file_path(struct collector *c, const struct dstr *path, const struct dstr *dir,
-		      bool follow, char *out, size_t len, bool *unresolved)
+		      bool follow, uint64_t ts, char *out, size_t len, bool *unresolved)
 {
 	char pbuf[AW_PATH_MAX + 1], dbuf[AW_PATH_MAX + 1], res[AW_PATH_MAX];
 	const char *d = NULL;
@@ -1971,7 +1971,7 @@ static void file_path(struct collector *c, const struct dstr *path, const struct
 	if (pbuf[0] != '/' && !d)
 		return;
 	if ((follow ? procpath__resolve(&c->pp, d, pbuf, PATH_RESOLVE_FOLLOW, res, sizeof(res), NULL) :
-		      procpath_cache__resolve(&c->pcache, &c->pp, d, pbuf, res, sizeof(res))) < 0) {
+		      procpath_cache__resolve(&c->pcache, &c->pp, d, pbuf, ts, res, sizeof(res))) < 0) {
 		*unresolved = true;
 		return;
 	}
@@ -2159,8 +2159,8 @@ static void handle_file(struct collector *c, const void *data, size_t size)
 	procpath__init(&c->pp, c->o->proc_root, d.ev->hdr.pid);
 	if (d.ev->flags & AW_FILE_OWN_ROOT)
 		procpath__own_root(&c->pp);
-	file_path(c, &d.path, &d.dir, follow, p1, sizeof(p1), &unres1);
-	file_path(c, &d.path2, &d.dir2, false, p2, sizeof(p2), &unres2);
+	file_path(c, &d.path, &d.dir, follow, d.ev->hdr.ts, p1, sizeof(p1), &unres1);
+	file_path(c, &d.path2, &d.dir2, false, d.ev->hdr.ts, p2, sizeof(p2), &unres2);
 	procpath__release(&c->pp);
 	err = errno_name(d.ev->result, eb, sizeof(eb));
 	if (s)

@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "paths.h"
 #include "procpath.h"
+#include "util.h"
 
 void procpath__init(struct procpath *pp, const char *proc_root, uint32_t pid)
 {
@@ -380,12 +382,13 @@ static int join_name(const char *r, const char *name, char *out, size_t len)
 }
 
 int procpath_cache__resolve(struct procpath_cache *pc, struct procpath *pp, const char *cwd,
-			    const char *path, char *out, size_t len)
+			    const char *path, uint64_t ts, char *out, size_t len)
 {
 	char raw[PATH_MAX], dir[PATH_MAX], res[PATH_MAX];
 	const char *slash, *name;
 	size_t i, dl, victim = 0;
 	struct stat st;
+	uint64_t now;
 	int n;
 
 	if (!pp->own_root || !path || !path[0] || (path[0] != '/' && (!cwd || cwd[0] != '/')))
@@ -405,13 +408,22 @@ int procpath_cache__resolve(struct procpath_cache *pc, struct procpath *pp, cons
 	for (i = 0; i < PROCPATH_CACHE; i++) {
 		if (!pc->e[i].p || strcmp(pc->e[i].p, dir))
 			continue;
+		if (ts && ts <= pc->e[i].checked) {
+			pc->e[i].used = pc->tick;
+			pc->hits++;
+			return join_name(pc->e[i].r, name, out, len);
+		}
 		/* Still where it led, and still named so without a link.  The
 		 * spelling with no link and no ".." is its own resolved form:
-		 * one check covers both. */
+		 * one check covers both.  The time is taken first: what the
+		 * check sees is at least that recent. */
+		now = now_ns(CLOCK_BOOTTIME);
+		pc->checks++;
 		if (!strcmp(pc->e[i].r, dir) ? canonical_dir(dir, pc->e[i].dev, pc->e[i].ino) :
 		    same_dir(dir, pc->e[i].dev, pc->e[i].ino) &&
 		    canonical_dir(pc->e[i].r, pc->e[i].dev, pc->e[i].ino)) {
 			pc->e[i].used = pc->tick;
+			pc->e[i].checked = now;
 			pc->hits++;
 			return join_name(pc->e[i].r, name, out, len);
 		}
@@ -419,6 +431,7 @@ int procpath_cache__resolve(struct procpath_cache *pc, struct procpath *pp, cons
 		break;
 	}
 	pc->misses++;
+	now = now_ns(CLOCK_BOOTTIME);
 	if (procpath__resolve(pp, NULL, dir, PATH_RESOLVE_FOLLOW, res, sizeof(res), NULL) < 0 ||
 	    nosym_stat(res, &st))
 		return procpath__resolve(pp, cwd, path, 0, out, len, NULL);
@@ -439,6 +452,7 @@ int procpath_cache__resolve(struct procpath_cache *pc, struct procpath *pp, cons
 		pc->e[victim].dev = st.st_dev;
 		pc->e[victim].ino = st.st_ino;
 		pc->e[victim].used = pc->tick;
+		pc->e[victim].checked = now;
 	}
 	return join_name(res, name, out, len);
 }

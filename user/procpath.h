@@ -69,6 +69,15 @@ int procpath__resolve(struct procpath *pp, const char *cwd, const char *path, un
  * the spelling went through a link) instead of a lookup and a readlink
  * through /proc.  A link swapped, or a directory renamed (and a link put
  * in its place) since, fails the check and is resolved again.
+ *
+ * Every check runs after the call it is for: the record is read from the
+ * ring once the call has returned.  So a check made at time T tells as much
+ * about a call that returned before T as a new check would (and a later one
+ * could only have seen more changes made after that call).  Each entry
+ * keeps the time of its last check or lookup, and a record stamped before
+ * it (the kernel's CLOCK_BOOTTIME at the call's exit) is answered without
+ * another: in a storm the collector drains the ring in batches, and one
+ * check covers the rest of a batch.
  */
 #define PROCPATH_CACHE 16
 
@@ -78,17 +87,20 @@ struct procpath_cache {
 		dev_t dev;
 		ino_t ino;
 		uint64_t used;
+		uint64_t checked;       /* CLOCK_BOOTTIME ns when last found right */
 	} e[PROCPATH_CACHE];
 	uint64_t tick;
 	unsigned long hits, misses;
+	unsigned long checks;           /* hits that checked the directory again */
 };
 
 void procpath_cache__init(struct procpath_cache *pc);
 void procpath_cache__free(struct procpath_cache *pc);
 
 /* procpath__resolve(pp, cwd, path, 0, ...) through the cache (used only
- * when pp is known to be in our own root). */
+ * when pp is known to be in our own root).  ts: when the call returned
+ * (CLOCK_BOOTTIME ns), or 0 when unknown: then every hit is checked. */
 int procpath_cache__resolve(struct procpath_cache *pc, struct procpath *pp, const char *cwd,
-			    const char *path, char *out, size_t len);
+			    const char *path, uint64_t ts, char *out, size_t len);
 
 #endif /* AW_PROCPATH_H */

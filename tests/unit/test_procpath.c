@@ -9,6 +9,7 @@
 
 #include "test.h"
 #include "procpath.h"
+#include "util.h"
 
 static char tree[PATH_MAX];
 
@@ -188,7 +189,8 @@ void test_procpath_cache_notices_changes(void)
 	ASSERT_TRUE(make_tree());
 	procpath_cache__init(&pc);
 #define CRES(path) (procpath__init(&pp, "/proc", (uint32_t)getpid()), procpath__own_root(&pp), \
-		    r = procpath_cache__resolve(&pc, &pp, NULL, path, out, sizeof(out)), \
+		    r = procpath_cache__resolve(&pc, &pp, NULL, path, now_ns(CLOCK_BOOTTIME), out, \
+						sizeof(out)), \
 		    procpath__release(&pp), r)
 	snprintf(p, sizeof(p), "%s/ws/out/f1", tree);
 	snprintf(want, sizeof(want), "%s/scratch/f1", tree);
@@ -252,6 +254,66 @@ void test_procpath_cache_notices_changes(void)
 	ASSERT_EQ_INT(mkdir(t, 0755), 0);
 	ASSERT_TRUE(CRES(p) > 0);
 	snprintf(want, sizeof(want), "%s/real/ws/f3", tree);
+	ASSERT_EQ_STR(out, want);
+#undef CRES
+	procpath_cache__free(&pc);
+	test__rmtree(tree);
+}
+
+/* A record stamped before a directory's last check is answered from that
+ * check: it is no older than a new one would be, for a call that had
+ * already returned.  A later record, or one with no time, is checked. */
+void test_procpath_cache_checks_once_per_batch(void)
+{
+	char out[PATH_MAX], p[PATH_MAX], want[PATH_MAX], t[PATH_MAX];
+	struct procpath_cache pc;
+	struct procpath pp;
+	uint64_t before;
+	int r, i;
+
+	ASSERT_TRUE(make_tree());
+	procpath_cache__init(&pc);
+#define CRES(path, ts) (procpath__init(&pp, "/proc", (uint32_t)getpid()), procpath__own_root(&pp), \
+			r = procpath_cache__resolve(&pc, &pp, NULL, path, ts, out, sizeof(out)), \
+			procpath__release(&pp), r)
+	snprintf(p, sizeof(p), "%s/ws/out/f1", tree);
+	snprintf(want, sizeof(want), "%s/scratch/f1", tree);
+	before = now_ns(CLOCK_BOOTTIME);
+	ASSERT_TRUE(CRES(p, before) > 0);       /* looked up after the call */
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.misses, 1);
+	for (i = 0; i < 5; i++) {               /* the rest of the batch */
+		ASSERT_TRUE(CRES(p, before) > 0);
+		ASSERT_EQ_STR(out, want);
+	}
+	ASSERT_EQ_INT(pc.hits, 5);
+	ASSERT_EQ_INT(pc.checks, 0);
+	/* the link is swapped: calls made before the lookup still went
+	 * through the old one, as far as any check now could tell */
+	snprintf(t, sizeof(t), "%s/ws/out", tree);
+	ASSERT_EQ_INT(unlink(t), 0);
+	ASSERT_EQ_INT(symlink("build", t), 0);
+	ASSERT_TRUE(CRES(p, before) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.checks, 0);
+	/* a call made after it is checked, and finds the new link */
+	snprintf(want, sizeof(want), "%s/ws/build/f1", tree);
+	ASSERT_TRUE(CRES(p, now_ns(CLOCK_BOOTTIME)) > 0);
+	ASSERT_EQ_STR(out, want);
+	ASSERT_EQ_INT(pc.checks, 1);
+	ASSERT_EQ_INT(pc.misses, 2);
+	/* that lookup covers calls up to it; a check that passes moves the
+	 * time on too */
+	before = now_ns(CLOCK_BOOTTIME);
+	ASSERT_TRUE(CRES(p, before) > 0);
+	ASSERT_EQ_INT(pc.checks, 2);
+	ASSERT_TRUE(CRES(p, before) > 0);
+	ASSERT_EQ_INT(pc.checks, 2);
+	ASSERT_EQ_STR(out, want);
+	/* no time: always checked */
+	ASSERT_TRUE(CRES(p, 0) > 0);
+	ASSERT_TRUE(CRES(p, 0) > 0);
+	ASSERT_EQ_INT(pc.checks, 4);
 	ASSERT_EQ_STR(out, want);
 #undef CRES
 	procpath_cache__free(&pc);

@@ -21,6 +21,7 @@ Prints `ok NAME` / `FAIL NAME: reason` per test and one closing line
 
 import contextlib
 import errno
+import fcntl
 import json
 import os
 import re
@@ -628,6 +629,59 @@ def test_python_unlink():
         eq(f["lineage"][-1].get("exe"), PY, "%s: lineage[-1].exe" % what)
         eq(f["lineage"][-1].get("argv"), [PY, "-c", code], "%s: lineage[-1].argv" % what)
     check(not os.path.exists(os.path.join(base, "rel", "name")), "rel/name not deleted")
+    stop(aw)
+
+
+def test_calls_in_progress_are_per_thread():
+    """One thread is held inside open(O_TRUNC) (the test holds a lease on
+    the file, and lets go only later) while another thread of the process
+    makes two unlink calls.  A call is carried from entry to exit per
+    thread: the held open is still reported, with its own path, result and
+    thread, and so are the unlinks made while it was held."""
+    base = TMP.make("thr")
+    held, there = os.path.join(base, "held"), os.path.join(base, "there")
+    for f in (held, there):
+        with open(f, "w") as fh:
+            fh.write("data\n")
+    code = ("import os, threading\n"
+            "def hold():\n"
+            "    open('opener', 'w').write('%d' % threading.get_native_id())\n"
+            "    os.close(os.open('held', os.O_WRONLY | os.O_TRUNC))\n"
+            "t = threading.Thread(target=hold); t.start()\n"
+            "while not os.path.exists('opener'): pass\n"
+            "import time; time.sleep(0.3)\n"
+            "try: os.unlink('gone')\n"
+            "except FileNotFoundError: pass\n"
+            "os.unlink('there')\n"
+            "t.join()\n")
+    agent = fake_agent("cd %s && %s -c %s" % (sq(base), PY, sq(code)))
+    aw = start_agentwatch([agent_spec(agent)], ["--rules", rules_dir("")])
+    old = signal.signal(signal.SIGIO, signal.SIG_IGN)  # a lease break sends it
+    lfd = os.open(held, os.O_RDONLY)
+    try:
+        fcntl.fcntl(lfd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        p = PROCS.spawn([agent])
+        recs = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") in ("gone", "there"),
+                           "the unlinks made while the open is held", count=2)
+        check(p.poll() is None, "the agent still waits on its open")
+        eq(open(held).read(), "data\n", "the held open has not truncated yet")
+    finally:
+        fcntl.fcntl(lfd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        os.close(lfd)
+        signal.signal(signal.SIGIO, old)
+    eq(wait_exit(p, 20, "agent"), 0, "the agent finished")
+    opener = int(open(os.path.join(base, "opener")).read())
+    ot = aw.wait_for(lambda r: r.get("type") == "file" and r.get("path_arg") == "held",
+                     "the held open's record")[0]
+    eq((ot.get("op"), ot.get("path"), ot.get("tid")), ("open_trunc", held, opener),
+       "the held open: %s" % short(ot))
+    check(isinstance(ot.get("result"), int) and ot["result"] >= 0, "its result, an fd: %s" % short(ot))
+    by_arg = {r.get("path_arg"): r for r in recs}
+    for arg, res in (("gone", -2), ("there", 0)):
+        r = by_arg[arg]
+        eq((r.get("path"), r.get("result"), r.get("pid")), (os.path.join(base, arg), res, r.get("tid")),
+           "unlink(%r) by the main thread: %s" % (arg, short(r)))
+        check(r.get("tid") != opener, "another thread than the opener")
     stop(aw)
 
 

@@ -303,7 +303,7 @@ enum aw_counter {
 	AW_CNT_ARGV_TRUNC,            /* argv longer than AW_ARGV_MAX */
 	AW_CNT_PATH_TRUNC,            /* a path longer/deeper than we walk */
 	AW_CNT_SESSIONS_FULL,         /* sessions map update failed */
-	AW_CNT_INFLIGHT_FULL,         /* per-syscall scratch map update failed */
+	AW_CNT_INFLIGHT_FULL,         /* a file call not noted for its exit (task storage) */
 	AW_CNT_READ_FAIL,             /* bpf_probe_read_* of user memory failed */
 	AW_CNT_EVENTS,                /* records submitted */
 	AW_CNT_GATE_STOPS,            /* execs stopped for a verdict */

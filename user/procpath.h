@@ -91,7 +91,7 @@ struct procpath_cache {
 	} e[PROCPATH_CACHE];
 	uint64_t tick;
 	unsigned long hits, misses;
-	unsigned long checks;           /* hits that checked the directory again */
+	unsigned long checks;           /* cached directories checked again (found right or not) */
 };
 
 void procpath_cache__init(struct procpath_cache *pc);

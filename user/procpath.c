@@ -373,6 +373,17 @@ static bool canonical_dir(const char *path, dev_t dev, ino_t ino)
 	return nosym_stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
+/* Entry i (spelled dir) still leads where it did, and is still named so
+ * without a link.  The spelling with no link and no ".." is its own
+ * resolved form: one check covers both. */
+static bool still_right(const struct procpath_cache *pc, size_t i, const char *dir)
+{
+	if (!strcmp(pc->e[i].r, dir))
+		return canonical_dir(dir, pc->e[i].dev, pc->e[i].ino);
+	return same_dir(dir, pc->e[i].dev, pc->e[i].ino) &&
+	       canonical_dir(pc->e[i].r, pc->e[i].dev, pc->e[i].ino);
+}
+
 /* r + "/" + name into out. */
 static int join_name(const char *r, const char *name, char *out, size_t len)
 {
@@ -408,27 +419,22 @@ int procpath_cache__resolve(struct procpath_cache *pc, struct procpath *pp, cons
 	for (i = 0; i < PROCPATH_CACHE; i++) {
 		if (!pc->e[i].p || strcmp(pc->e[i].p, dir))
 			continue;
-		if (ts && ts <= pc->e[i].checked) {
-			pc->e[i].used = pc->tick;
-			pc->hits++;
-			return join_name(pc->e[i].r, name, out, len);
-		}
-		/* Still where it led, and still named so without a link.  The
-		 * spelling with no link and no ".." is its own resolved form:
-		 * one check covers both.  The time is taken first: what the
-		 * check sees is at least that recent. */
-		now = now_ns(CLOCK_BOOTTIME);
-		pc->checks++;
-		if (!strcmp(pc->e[i].r, dir) ? canonical_dir(dir, pc->e[i].dev, pc->e[i].ino) :
-		    same_dir(dir, pc->e[i].dev, pc->e[i].ino) &&
-		    canonical_dir(pc->e[i].r, pc->e[i].dev, pc->e[i].ino)) {
-			pc->e[i].used = pc->tick;
+		/* A check made since the call returned answers it; check
+		 * again only for a later call, or one of unknown time. */
+		if (!ts || ts > pc->e[i].checked) {
+			/* The time is taken first: what the check sees is at
+			 * least that recent. */
+			now = now_ns(CLOCK_BOOTTIME);
+			pc->checks++;
+			if (!still_right(pc, i, dir)) {
+				pc_drop(pc, i);
+				break;
+			}
 			pc->e[i].checked = now;
-			pc->hits++;
-			return join_name(pc->e[i].r, name, out, len);
 		}
-		pc_drop(pc, i);
-		break;
+		pc->e[i].used = pc->tick;
+		pc->hits++;
+		return join_name(pc->e[i].r, name, out, len);
 	}
 	pc->misses++;
 	now = now_ns(CLOCK_BOOTTIME);

@@ -176,6 +176,21 @@ void test_procpath_lookup_costs(void)
 	test__rmtree(tree);
 }
 
+/* procpath_cache__resolve for our own process, for a call that returned
+ * at ts. */
+static int cache_resolve(struct procpath_cache *pc, const char *path, uint64_t ts, char *out,
+			 size_t len)
+{
+	struct procpath pp;
+	int r;
+
+	procpath__init(&pp, "/proc", (uint32_t)getpid());
+	procpath__own_root(&pp);
+	r = procpath_cache__resolve(pc, &pp, NULL, path, ts, out, len);
+	procpath__release(&pp);
+	return r;
+}
+
 /* The directory cache is reused only while a directory as spelled still
  * leads where it did and its resolved name still names it: a link swapped
  * or a directory renamed since is resolved again. */
@@ -183,15 +198,10 @@ void test_procpath_cache_notices_changes(void)
 {
 	char out[PATH_MAX], p[PATH_MAX], want[PATH_MAX], t[PATH_MAX];
 	struct procpath_cache pc;
-	struct procpath pp;
-	int r;
 
 	ASSERT_TRUE(make_tree());
 	procpath_cache__init(&pc);
-#define CRES(path) (procpath__init(&pp, "/proc", (uint32_t)getpid()), procpath__own_root(&pp), \
-		    r = procpath_cache__resolve(&pc, &pp, NULL, path, now_ns(CLOCK_BOOTTIME), out, \
-						sizeof(out)), \
-		    procpath__release(&pp), r)
+#define CRES(path) cache_resolve(&pc, path, now_ns(CLOCK_BOOTTIME), out, sizeof(out))
 	snprintf(p, sizeof(p), "%s/ws/out/f1", tree);
 	snprintf(want, sizeof(want), "%s/scratch/f1", tree);
 	ASSERT_TRUE(CRES(p) > 0);
@@ -267,15 +277,12 @@ void test_procpath_cache_checks_once_per_batch(void)
 {
 	char out[PATH_MAX], p[PATH_MAX], want[PATH_MAX], t[PATH_MAX];
 	struct procpath_cache pc;
-	struct procpath pp;
 	uint64_t before;
-	int r, i;
+	int i;
 
 	ASSERT_TRUE(make_tree());
 	procpath_cache__init(&pc);
-#define CRES(path, ts) (procpath__init(&pp, "/proc", (uint32_t)getpid()), procpath__own_root(&pp), \
-			r = procpath_cache__resolve(&pc, &pp, NULL, path, ts, out, sizeof(out)), \
-			procpath__release(&pp), r)
+#define CRES(path, ts) cache_resolve(&pc, path, ts, out, sizeof(out))
 	snprintf(p, sizeof(p), "%s/ws/out/f1", tree);
 	snprintf(want, sizeof(want), "%s/scratch/f1", tree);
 	before = now_ns(CLOCK_BOOTTIME);
